@@ -1,0 +1,51 @@
+"""Stochastic depth (per-sample residual dropout)."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_wavelit")
+class DropPath(keras.layers.Layer):
+    """Drops a whole residual branch per sample during training.
+
+    Args:
+        rate: float in ``[0, 1)``, probability of dropping the branch.
+        seed: optional int seed.
+        **kwargs: base layer keyword arguments.
+
+    Call arguments:
+        inputs: tensor ``(B, ...)``.
+        training: bool; identity unless True.
+
+    Returns:
+        Tensor of the same shape: ``inputs * mask / (1 - rate)``.
+
+    Example:
+
+    >>> DropPath(0.1)(np.ones((2, 4), "float32"), training=False)
+    """
+
+    def __init__(self, rate=0.0, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"`rate` must be in [0, 1), got {rate}.")
+        self.rate = rate
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0.0:
+            return inputs
+        keep = 1.0 - self.rate
+        shape = (ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
+        u = keras.random.uniform(shape, seed=self.seed_generator, dtype=inputs.dtype)
+        mask = ops.cast(u < keep, inputs.dtype)
+        return inputs * mask / keep
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rate": self.rate, "seed": self.seed})
+        return config

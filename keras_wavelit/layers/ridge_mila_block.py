@@ -1,0 +1,213 @@
+"""The WaveLiT mixer block: ridge linear attention in a MILA block.
+
+Paper section 3.2 and Appendix I.2 (Table 14); DESIGN 2.3.
+"""
+
+import keras
+from keras import ops
+
+from keras_wavelit.layers.boundary_depthwise_conv import BoundaryDepthwiseConv2D
+from keras_wavelit.layers.drop_path import DropPath
+from keras_wavelit.layers.ridge_linear_attention import RidgeLinearAttention
+
+
+@keras.saving.register_keras_serializable(package="keras_wavelit")
+class RidgeMILABlock(keras.layers.Layer):
+    """Ridge-corrected linear attention mixer with RoPE, CPE, LePE and MILA.
+
+    On tokens ``x (B, h, w, dim)``:
+
+    1. CPE (``cpe``): ``x = x + DWConv3x3(x)``; ``shortcut = x``.
+    2. ``u = LayerNorm(x)``.
+    3. MILA gate (``mila``): ``g = SiLU(Dense(u))``;
+       ``u = SiLU(DWConv3x3(Dense(u)))``.
+    4. ``a = RidgeLinearAttention(u)``;
+       ``x = shortcut + DropPath(Dense(a * g))`` (``Dense(a)`` without MILA).
+    5. CPE again (``cpe``): ``x = x + DWConv3x3(x)``.
+    6. ``x = x + DropPath(MLP(LayerNorm(x)))``, MLP = Dense(r dim), GELU,
+       Dense(dim).
+
+    Each switch is a constructor argument, so every row of the paper's
+    Table 14 is one configuration:
+
+    | row | ridge | kernel_gate | lepe | cpe | mila |
+    |-----|-------|-------------|------|-----|------|
+    | A1  | F     | F           | F    | F   | F    |
+    | A2  | T     | F           | F    | F   | F    |
+    | A3  | T     | T           | F    | F   | F    |
+    | A4  | T     | T           | T    | F   | F    |
+    | A5  | T     | T           | T    | T   | F    |
+    | B1  | F     | F           | T    | F   | T    |
+    | B2  | T     | F           | T    | F   | T    |
+    | B3  | T     | F           | T    | T   | T    |
+    | C1  | T     | T           | T    | T   | T    |
+
+    Args:
+        num_heads: int. Defaults to 4.
+        mlp_ratio: float, hidden width of the MLP relative to ``dim``.
+        drop_path: float, stochastic-depth rate of both residual branches.
+        attention: ``"linear"`` (default) or ``"softmax"``.
+        ridge, ridge_lambda, rope, kernel_gate, lepe, value_projection,
+            solver: see :class:`RidgeLinearAttention`.
+        cpe: bool, conditional positional encoding. Defaults to True.
+        mila: bool, MILA gating and input convolution. Defaults to True.
+        mode: boundary mode of every depthwise convolution: ``"reflect"``
+            (default), ``"periodic"`` (wraps, for periodic data) or
+            ``"zeros"``.
+        layer_norm_epsilon: float. Defaults to 1e-6.
+        **kwargs: base layer keyword arguments.
+
+    Call arguments:
+        inputs: tokens ``(B, h, w, dim)``; any grid.
+        training: bool, enables DropPath.
+
+    Returns:
+        Tensor ``(B, h, w, dim)``.
+
+    Example:
+
+    >>> block = RidgeMILABlock(num_heads=4)
+    >>> y = block(np.random.rand(2, 16, 16, 64).astype("float32"))
+    >>> tuple(y.shape)
+    (2, 16, 16, 64)
+    """
+
+    def __init__(
+        self,
+        num_heads=4,
+        mlp_ratio=4.0,
+        drop_path=0.0,
+        attention="linear",
+        ridge=True,
+        ridge_lambda=1.0,
+        rope=True,
+        kernel_gate=True,
+        lepe=True,
+        cpe=True,
+        mila=True,
+        value_projection=False,
+        mode="reflect",
+        solver="gauss_jordan",
+        layer_norm_epsilon=1e-6,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_heads = num_heads
+        self.mlp_ratio = mlp_ratio
+        self.drop_path = drop_path
+        self.attention = attention
+        self.ridge = ridge
+        self.ridge_lambda = ridge_lambda
+        self.rope = rope
+        self.kernel_gate = kernel_gate
+        self.lepe = lepe
+        self.cpe = cpe
+        self.mila = mila
+        self.value_projection = value_projection
+        self.mode = mode
+        self.solver = solver
+        self.layer_norm_epsilon = layer_norm_epsilon
+        policy = self.dtype_policy
+
+        def conv(name):
+            return BoundaryDepthwiseConv2D(3, mode=mode, dtype=policy, name=name)
+
+        self.cpe1 = conv("cpe_1") if cpe else None
+        self.cpe2 = conv("cpe_2") if cpe else None
+        self.norm1 = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, dtype=policy, name="norm_1"
+        )
+        self.norm2 = keras.layers.LayerNormalization(
+            epsilon=layer_norm_epsilon, dtype=policy, name="norm_2"
+        )
+        self.attn = RidgeLinearAttention(
+            num_heads=num_heads,
+            attention=attention,
+            ridge=ridge,
+            ridge_lambda=ridge_lambda,
+            rope=rope,
+            kernel_gate=kernel_gate,
+            lepe=lepe,
+            value_projection=value_projection,
+            mode=mode,
+            solver=solver,
+            dtype=policy,
+            name="attention",
+        )
+        self.input_conv = conv("mila_conv") if mila else None
+        self.drop_path_1 = DropPath(drop_path, dtype=policy, name="drop_path_1")
+        self.drop_path_2 = DropPath(drop_path, dtype=policy, name="drop_path_2")
+
+    def build(self, input_shape):
+        dim = input_shape[-1]
+        self.dim = dim
+        policy = self.dtype_policy
+
+        def dense(units, name, activation=None):
+            layer = keras.layers.Dense(
+                units, activation=activation, dtype=policy, name=name
+            )
+            layer.build(input_shape[:-1] + (dim,))
+            return layer
+
+        if self.cpe:
+            self.cpe1.build(input_shape)
+            self.cpe2.build(input_shape)
+        self.norm1.build(input_shape)
+        self.norm2.build(input_shape)
+        if self.mila:
+            self.gate_dense = dense(dim, "mila_gate")
+            self.input_dense = dense(dim, "mila_in")
+            self.input_conv.build(input_shape)
+        else:
+            self.gate_dense = self.input_dense = None
+        self.attn.build(input_shape)
+        self.out_dense = dense(dim, "attention_out")
+        hidden = int(round(self.mlp_ratio * dim))
+        self.mlp_in = dense(hidden, "mlp_in")
+        self.mlp_out = keras.layers.Dense(dim, dtype=policy, name="mlp_out")
+        self.mlp_out.build(input_shape[:-1] + (hidden,))
+
+    def call(self, inputs, training=None):
+        x = inputs
+        if self.cpe:
+            x = x + self.cpe1(x)
+        shortcut = x
+        u = self.norm1(x)
+        if self.mila:
+            g = ops.silu(self.gate_dense(u))
+            u = ops.silu(self.input_conv(self.input_dense(u)))
+            a = self.attn(u) * g
+        else:
+            a = self.attn(u)
+        x = shortcut + self.drop_path_1(self.out_dense(a), training=training)
+        if self.cpe:
+            x = x + self.cpe2(x)
+        m = self.mlp_out(ops.gelu(self.mlp_in(self.norm2(x)), approximate=False))
+        return x + self.drop_path_2(m, training=training)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "num_heads": self.num_heads,
+                "mlp_ratio": self.mlp_ratio,
+                "drop_path": self.drop_path,
+                "attention": self.attention,
+                "ridge": self.ridge,
+                "ridge_lambda": self.ridge_lambda,
+                "rope": self.rope,
+                "kernel_gate": self.kernel_gate,
+                "lepe": self.lepe,
+                "cpe": self.cpe,
+                "mila": self.mila,
+                "value_projection": self.value_projection,
+                "mode": self.mode,
+                "solver": self.solver,
+                "layer_norm_epsilon": self.layer_norm_epsilon,
+            }
+        )
+        return config

@@ -1,0 +1,109 @@
+"""Shared-weight multiscale feature pyramid (paper section 3.3, DESIGN 2.4)."""
+
+import keras
+from keras import ops
+
+UPSAMPLE_MODES = ("bilinear", "nearest")
+
+
+@keras.saving.register_keras_serializable(package="keras_wavelit")
+class SharedFPN(keras.layers.Layer):
+    """Applies one block at several resolutions with the same weights.
+
+    ``x_l = AvgPool2x2^l(x)`` and ``y_l = block(x_l)`` for
+    ``l = 0 .. levels`` (the block sees the grid ``(h / 2^l, w / 2^l)``, so
+    RoPE is computed per level), then ``y = sum_l w_l Upsample_l(y_l)`` with
+    learned scalar weights ``w_l`` initialised to ``1 / (levels + 1)``.
+    ``levels=0`` is the plain block. Weight sharing adds only ``levels + 1``
+    parameters; the paper's default is ``levels=1`` (FPN-L1).
+
+    Args:
+        block: a Keras layer mapping ``(B, h, w, dim)`` to the same shape at
+            any grid, typically :class:`RidgeMILABlock`.
+        levels: int >= 0, number of coarser levels. Defaults to 1.
+        upsample: ``"bilinear"`` (default) or ``"nearest"``.
+        **kwargs: base layer keyword arguments.
+
+    Call arguments:
+        inputs: tokens ``(B, h, w, dim)`` with ``h`` and ``w`` multiples of
+            ``2**levels``.
+        training: bool, passed to the block.
+
+    Returns:
+        Tensor ``(B, h, w, dim)``.
+
+    Example:
+
+    >>> fpn = SharedFPN(RidgeMILABlock(num_heads=4), levels=1)
+    >>> tuple(fpn(np.random.rand(2, 16, 16, 64).astype("float32")).shape)
+    (2, 16, 16, 64)
+    """
+
+    def __init__(self, block, levels=1, upsample="bilinear", **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(block, dict):
+            block = keras.saving.deserialize_keras_object(block)
+        if not isinstance(levels, int) or levels < 0:
+            raise ValueError(f"`levels` must be an integer >= 0, got {levels!r}.")
+        if upsample not in UPSAMPLE_MODES:
+            raise ValueError(
+                f"`upsample` must be one of {UPSAMPLE_MODES}, got {upsample!r}."
+            )
+        self.block = block
+        self.levels = levels
+        self.upsample = upsample
+
+    def build(self, input_shape):
+        f = 2**self.levels
+        for axis, name in ((1, "height"), (2, "width")):
+            n = input_shape[axis]
+            if n is not None and n % f:
+                raise ValueError(
+                    f"SharedFPN(levels={self.levels}) needs a token grid whose "
+                    f"{name} is a multiple of {f}; got shape {tuple(input_shape)}."
+                )
+        if not self.block.built:
+            self.block.build(input_shape)
+        self.level_weights = self.add_weight(
+            name="level_weights",
+            shape=(self.levels + 1,),
+            initializer=keras.initializers.Constant(1.0 / (self.levels + 1)),
+        )
+
+    def call(self, inputs, training=None):
+        h, w = inputs.shape[1], inputs.shape[2]
+        weights = ops.cast(self.level_weights, inputs.dtype)
+        out = weights[0] * self.block(inputs, training=training)
+        x = inputs
+        for level in range(1, self.levels + 1):
+            x = ops.average_pool(x, 2, strides=2, padding="valid")
+            y = self.block(x, training=training)
+            if self.upsample == "nearest":
+                f = 2**level
+                y = ops.repeat(ops.repeat(y, f, axis=1), f, axis=2)
+            else:
+                y = ops.image.resize(
+                    y, (h, w), interpolation="bilinear", antialias=False
+                )
+            out = out + weights[level] * y
+        return out
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "block": keras.saving.serialize_keras_object(self.block),
+                "levels": self.levels,
+                "upsample": self.upsample,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["block"] = keras.saving.deserialize_keras_object(config["block"])
+        return cls(**config)

@@ -1,0 +1,3 @@
+"""Losses of keras-wavelit."""
+
+from keras_wavelit.losses.wavelet_loss import WaveletLoss

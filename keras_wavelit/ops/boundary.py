@@ -1,0 +1,97 @@
+"""Exact boundary padding for every Keras backend.
+
+``keras.ops.pad`` disagrees across backends for ``"symmetric"`` (torch pads
+with the edge value) and lacks ``"wrap"`` on TensorFlow and torch. The
+functions here build the source index of every padded position once with
+NumPy and gather with ``keras.ops.take``, which is exact and identical on
+JAX, TensorFlow and PyTorch.
+"""
+
+import numpy as np
+from keras import ops
+
+#: Boundary modes understood by :func:`boundary_indices`.
+#: ``"periodic"`` wraps around, ``"reflect"`` mirrors about the edge sample
+#: (``dcb|abcd|cba``), ``"symmetric"`` mirrors including the edge sample
+#: (``cba|abcd|dcb``), ``"zeros"`` is not supported by gathering and is
+#: handled by the callers with ``ops.pad``.
+PAD_MODES = {"periodic": "wrap", "reflect": "reflect", "symmetric": "symmetric"}
+
+
+def boundary_indices(n, left, right, mode, right_mode=None):
+    """Source indices of a 1D signal of length ``n`` after boundary padding.
+
+    Args:
+        n: int, length of the axis.
+        left: int, number of samples added before the first one.
+        right: int, number of samples added after the last one.
+        mode: one of ``"periodic"``, ``"reflect"``, ``"symmetric"``; the
+            extension on the left (and on the right unless ``right_mode``).
+        right_mode: optional mode for the right side.
+
+    Returns:
+        An ``int32`` NumPy array of length ``left + n + right``.
+
+    Example:
+
+    >>> boundary_indices(4, 2, 1, "reflect").tolist()
+    [2, 1, 0, 1, 2, 3, 2]
+    """
+    right_mode = mode if right_mode is None else right_mode
+    for m in (mode, right_mode):
+        if m not in PAD_MODES:
+            raise ValueError(
+                f"Unknown boundary mode {m!r}; expected one of "
+                f"{sorted(PAD_MODES)}."
+            )
+    if left < 0 or right < 0:
+        raise ValueError(f"Padding must be >= 0, got left={left}, right={right}.")
+    base = np.arange(n)
+    lpart = np.pad(base, (left, 0), mode=PAD_MODES[mode])[:left]
+    rpart = np.pad(base, (0, right), mode=PAD_MODES[right_mode])[n:]
+    return np.concatenate([lpart, base, rpart]).astype("int32")
+
+
+def pad_axis(x, axis, left, right, mode, right_mode=None):
+    """Pads one axis of a tensor with an exact boundary extension.
+
+    Args:
+        x: tensor.
+        axis: int, the axis to pad (must have a static size).
+        left, right: ints, padding before and after.
+        mode: ``"periodic"``, ``"reflect"``, ``"symmetric"`` or ``"zeros"``.
+        right_mode: optional mode of the right side (same choices but
+            ``"zeros"``).
+
+    Returns:
+        The padded tensor.
+    """
+    if left == 0 and right == 0:
+        return x
+    if mode == "zeros":
+        pads = [[0, 0] for _ in range(len(x.shape))]
+        pads[axis] = [left, right]
+        return ops.pad(x, pads)
+    n = x.shape[axis]
+    if n is None:
+        raise ValueError(
+            "Boundary padding needs a static size along axis "
+            f"{axis}; got shape {tuple(x.shape)}."
+        )
+    idx = boundary_indices(int(n), left, right, mode, right_mode)
+    return ops.take(x, ops.convert_to_tensor(idx), axis=axis)
+
+
+def pad_spatial(x, pad, mode):
+    """Pads the two spatial axes of a channels-last ``(B, H, W, C)`` tensor.
+
+    Args:
+        x: tensor of shape ``(B, H, W, C)``.
+        pad: int, padding on every side.
+        mode: ``"periodic"``, ``"reflect"``, ``"symmetric"`` or ``"zeros"``.
+
+    Returns:
+        Tensor of shape ``(B, H + 2 pad, W + 2 pad, C)``.
+    """
+    x = pad_axis(x, 1, pad, pad, mode)
+    return pad_axis(x, 2, pad, pad, mode)
