@@ -66,6 +66,7 @@ class BoundaryDepthwiseConv2D(keras.layers.Layer):
         )
 
     def build(self, input_shape):
+        input_shape = tuple(input_shape)
         b, h, w, c = input_shape
         p = self.kernel_size - 1
         self.conv.build((b, None if h is None else h + p, None if w is None else w + p, c))

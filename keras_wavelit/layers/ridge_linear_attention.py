@@ -15,7 +15,8 @@ ATTENTION_KINDS = ("linear", "softmax")
 
 
 def _softplus_inverse(y):
-    return float(np.log(np.expm1(y)))
+    # log(exp(y) - 1), stable for large y
+    return float(y + np.log(-np.expm1(-y)))
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
@@ -115,6 +116,7 @@ class RidgeLinearAttention(keras.layers.Layer):
         )
 
     def build(self, input_shape):
+        input_shape = tuple(input_shape)
         dim = input_shape[-1]
         if dim % self.num_heads:
             raise ValueError(

@@ -139,6 +139,7 @@ class RidgeMILABlock(keras.layers.Layer):
         self.drop_path_2 = DropPath(drop_path, dtype=policy, name="drop_path_2")
 
     def build(self, input_shape):
+        input_shape = tuple(input_shape)
         dim = input_shape[-1]
         self.dim = dim
         policy = self.dtype_policy

@@ -54,6 +54,7 @@ class SharedFPN(keras.layers.Layer):
         self.upsample = upsample
 
     def build(self, input_shape):
+        input_shape = tuple(input_shape)
         f = 2**self.levels
         for axis, name in ((1, "height"), (2, "width")):
             n = input_shape[axis]

@@ -80,6 +80,7 @@ class WaveletTokenizer(keras.layers.Layer):
             )
 
     def build(self, input_shape):
+        input_shape = tuple(input_shape)
         c_in = input_shape[-1]
         c_out = self.output_channels or c_in
         self._output_channels = c_out
@@ -102,6 +103,9 @@ class WaveletTokenizer(keras.layers.Layer):
 
     def encode(self, inputs):
         """Fields ``(B, H, W, C_in)`` to tokens ``(B, H/2^L, W/2^L, dim)``."""
+        return self(inputs)
+
+    def _encode(self, inputs):
         if self.kind == "wavelet":
             return self.encoder(self.dwt(inputs))
         patch = 2**self.levels
@@ -116,12 +120,18 @@ class WaveletTokenizer(keras.layers.Layer):
 
     def decode(self, tokens):
         """Tokens ``(B, h, w, dim)`` to fields ``(B, 2^L h, 2^L w, C_out)``."""
+        if not self.built:
+            raise ValueError(
+                "WaveletTokenizer.decode needs a built tokenizer: call "
+                "`encode` (or the layer) on fields first so that the number "
+                "of channels is known."
+            )
         if self.kind == "wavelet":
             return self.idwt(self.decoder(tokens))
         return self.decoder(tokens)
 
     def call(self, inputs):
-        return self.encode(inputs)
+        return self._encode(inputs)
 
     def compute_output_shape(self, input_shape):
         patch = 2**self.levels

@@ -34,6 +34,8 @@ def spd_solve(a, b, solver="gauss_jordan"):
     >>> b = np.array([[1.0], [2.0]], "float32")
     >>> x = spd_solve(a, b)
     """
+    a = ops.convert_to_tensor(a)
+    b = ops.convert_to_tensor(b, dtype=a.dtype)
     if solver == "linalg":
         return ops.linalg.solve(a, b)
     if solver != "gauss_jordan":

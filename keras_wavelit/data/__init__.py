@@ -1,0 +1,64 @@
+"""Data: The Well's datasets and embedded simulations in The Well's format.
+
+- `WellSequence`: a `keras.utils.PyDataset` over `the_well.data.WellDataset`
+  yielding `(x, y)` batches in the model's contract (needs the `well` extra).
+- `simulate`: writes the embedded datasets `acoustic_scattering_2d`,
+  `gray_scott_2d` and `kolmogorov_2d` in The Well's HDF5 layout (the periodic
+  systems need the `sim` extra).
+- `write_well_file`, `validate_well_file`, `compute_stats`, `load_stats`:
+  the file format itself.
+
+Heavy dependencies (h5py, PyYAML, the_well, exponax, JAX) are imported only
+when a function needs them.
+"""
+
+from keras_wavelit.data.errors import WellDataError
+from keras_wavelit.data.simulate import (
+    GeneratedDataset,
+    available_datasets,
+    default_sizes,
+    simulate,
+    split_counts,
+)
+from keras_wavelit.data.stats import compute_stats, load_stats, write_stats
+from keras_wavelit.data.well_format import (
+    FieldInfo,
+    WellBoundaryCondition,
+    WellField,
+    WellFileInfo,
+    WellScalar,
+    validate_split,
+    validate_well_file,
+    write_well_file,
+)
+
+__all__ = [
+    "FieldInfo",
+    "GeneratedDataset",
+    "WellBoundaryCondition",
+    "WellDataError",
+    "WellField",
+    "WellFileInfo",
+    "WellScalar",
+    "WellSequence",
+    "available_datasets",
+    "compute_stats",
+    "default_sizes",
+    "load_stats",
+    "resolve_dataset_dir",
+    "simulate",
+    "split_counts",
+    "validate_split",
+    "validate_well_file",
+    "write_stats",
+    "write_well_file",
+]
+
+
+def __getattr__(name):
+    # WellSequence subclasses keras.utils.PyDataset: import Keras only when used.
+    if name in ("WellSequence", "resolve_dataset_dir"):
+        from keras_wavelit.data import well_sequence
+
+        return getattr(well_sequence, name)
+    raise AttributeError(f"module 'keras_wavelit.data' has no attribute {name!r}")

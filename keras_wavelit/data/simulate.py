@@ -1,0 +1,233 @@
+"""Generating the embedded datasets in The Well's on-disk layout."""
+
+import dataclasses
+import importlib
+import os
+import time
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from keras_wavelit.data.errors import WellDataError
+
+# Dataset name -> module implementing `run(...)`.
+SYSTEMS = {
+    "acoustic_scattering_2d": "keras_wavelit.data.acoustics",
+    "gray_scott_2d": "keras_wavelit.data.gray_scott",
+    "kolmogorov_2d": "keras_wavelit.data.kolmogorov",
+}
+SPLITS = ("train", "valid", "test")
+
+
+def available_datasets() -> List[str]:
+    """Names accepted by `simulate` and `wavelit generate`."""
+    return sorted(SYSTEMS)
+
+
+def _system(name: str):
+    if name not in SYSTEMS:
+        raise WellDataError(
+            f"Unknown embedded dataset {name!r}; available: {available_datasets()}."
+        )
+    return importlib.import_module(SYSTEMS[name])
+
+
+def default_sizes(name: str) -> Tuple[int, int]:
+    """`(n_trajectories, n_steps)` used by `simulate` when not given."""
+    module = _system(name)
+    return module.DEFAULT_N_TRAJECTORIES, module.DEFAULT_N_STEPS
+
+
+def split_counts(n_trajectories: int, fractions: Sequence[float] = (0.75, 0.125, 0.125)) -> Dict[str, int]:
+    """Trajectories per split: valid and test get their fraction (at least 1), train the rest.
+
+    Example:
+
+    >>> split_counts(32)
+    {'train': 24, 'valid': 4, 'test': 4}
+    """
+    if n_trajectories < 3:
+        raise WellDataError(
+            f"n_trajectories={n_trajectories}: need at least 3 (one each for train, valid, test)."
+        )
+    n_valid = max(1, int(round(n_trajectories * fractions[1])))
+    n_test = max(1, int(round(n_trajectories * fractions[2])))
+    n_train = n_trajectories - n_valid - n_test
+    if n_train < 1:
+        raise WellDataError(f"n_trajectories={n_trajectories} leaves no training trajectory.")
+    return {"train": n_train, "valid": n_valid, "test": n_test}
+
+
+@dataclasses.dataclass
+class GeneratedDataset:
+    """What `simulate` wrote.
+
+    Attributes:
+        name: dataset name.
+        well_base_path: the base directory (pass it to `WellSequence`).
+        dataset_dir: `<well_base_path>/datasets/<name>`.
+        files: split name to the HDF5 file written.
+        stats_path: path of `stats.yaml`.
+        n_trajectories: split name to trajectory count.
+        n_steps: snapshots per trajectory.
+        resolution: grid points per side.
+        seconds: wall-clock time of simulation and writing.
+        bytes: total size of the files written.
+        diagnostics: solver facts (time step, CFL number, ...).
+    """
+
+    name: str
+    well_base_path: str
+    dataset_dir: str
+    files: Dict[str, str]
+    stats_path: str
+    n_trajectories: Dict[str, int]
+    n_steps: int
+    resolution: int
+    seconds: float
+    bytes: int
+    diagnostics: Dict[str, object]
+
+
+def dataset_dir(out_dir: str, name: str) -> str:
+    """`<out_dir>/datasets/<name>`: where `simulate` writes (The Well's layout)."""
+    return os.path.join(out_dir, "datasets", name)
+
+
+def simulate(
+    name: str,
+    out_dir: str,
+    resolution: int = 64,
+    n_trajectories: Optional[int] = None,
+    n_steps: Optional[int] = None,
+    seed: int = 0,
+    *,
+    verbose: int = 1,
+    overwrite: bool = False,
+    **params,
+) -> GeneratedDataset:
+    """Simulates an embedded dataset and writes it in The Well's layout.
+
+    Files go to `<out_dir>/datasets/<name>/data/{train,valid,test}/<name>_<split>.hdf5`
+    and the statistics of the training split to
+    `<out_dir>/datasets/<name>/stats.yaml`, so `out_dir` is a `well_base_path`
+    for `WellSequence` and the directory `<out_dir>/datasets/<name>` is a
+    `path` for `the_well.data.WellDataset`.
+
+    Trajectories are split 75% / 12.5% / 12.5% (at least one each for valid
+    and test). Trajectory `i` depends only on `(seed, i)`, so generation is
+    deterministic.
+
+    Args:
+        name: one of `available_datasets()`: `"acoustic_scattering_2d"`,
+            `"gray_scott_2d"`, `"kolmogorov_2d"`.
+        out_dir: base directory.
+        resolution: grid points per side (the grid is square).
+        n_trajectories: total trajectories over the three splits (default 32).
+        n_steps: snapshots per trajectory (default 80).
+        seed: random seed.
+        verbose: 1 shows a progress bar, 0 is silent.
+        overwrite: replace an existing dataset of the same name in `out_dir`.
+        **params: physical and numerical parameters of the system (see the
+            `DEFAULT_PARAMS` of `keras_wavelit.data.acoustics`,
+            `keras_wavelit.data.gray_scott`, `keras_wavelit.data.kolmogorov`).
+
+    Returns:
+        A `GeneratedDataset` describing the files written.
+
+    Example:
+
+    ```python
+    from keras_wavelit.data import WellSequence, simulate
+
+    info = simulate("gray_scott_2d", "wavelit_data", resolution=64)
+    train = WellSequence(info.well_base_path, "gray_scott_2d", split="train")
+    ```
+    """
+    from keras_wavelit.data.stats import compute_stats, write_stats
+    from keras_wavelit.data.well_format import validate_well_file, write_well_file
+
+    module = _system(name)
+    n_trajectories = module.DEFAULT_N_TRAJECTORIES if n_trajectories is None else int(n_trajectories)
+    n_steps = module.DEFAULT_N_STEPS if n_steps is None else int(n_steps)
+    resolution = int(resolution)
+    if resolution < 8:
+        raise WellDataError(f"resolution={resolution}: need at least 8 grid points per side.")
+    if n_steps < 2:
+        raise WellDataError(f"n_steps={n_steps}: need at least 2 snapshots per trajectory.")
+    counts = split_counts(n_trajectories)
+
+    ds_dir = dataset_dir(out_dir, name)
+    split_paths = {s: os.path.join(ds_dir, "data", s, f"{name}_{s}.hdf5") for s in SPLITS}
+    stats_path = os.path.join(ds_dir, "stats.yaml")
+    existing = [p for p in list(split_paths.values()) + [stats_path] if os.path.exists(p)]
+    for s in SPLITS:
+        d = os.path.join(ds_dir, "data", s)
+        if os.path.isdir(d):
+            existing += [os.path.join(d, f) for f in os.listdir(d) if f.endswith((".hdf5", ".h5"))]
+    existing = sorted(set(existing))
+    if existing and not overwrite:
+        raise WellDataError(
+            f"{ds_dir}: dataset '{name}' already exists ({len(existing)} files); "
+            "pass overwrite=True (CLI: --overwrite) to replace it."
+        )
+    for p in existing:
+        os.remove(p)
+
+    start = time.perf_counter()
+    bar = None
+    if verbose:
+        import keras
+
+        print(
+            f"Simulating {name}: {n_trajectories} trajectories x {n_steps} steps at "
+            f"{resolution}x{resolution} (seed {seed})"
+        )
+
+        def progress(done, total):
+            nonlocal bar
+            if bar is None:
+                bar = keras.utils.Progbar(total, unit_name="snapshot")
+            bar.update(done)
+
+    else:
+        progress = None
+
+    result = module.run(
+        resolution=resolution,
+        n_trajectories=n_trajectories,
+        n_steps=n_steps,
+        seed=seed,
+        progress=progress,
+        **params,
+    )
+    result.check_finite()
+
+    first = 0
+    for split in SPLITS:
+        idx = list(range(first, first + counts[split]))
+        first += counts[split]
+        tmp = split_paths[split] + ".part"
+        write_well_file(tmp, **result.subset(idx))
+        os.replace(tmp, split_paths[split])
+        validate_well_file(split_paths[split])
+    write_stats(stats_path, compute_stats([split_paths["train"]]))
+    seconds = time.perf_counter() - start
+    size = sum(os.path.getsize(p) for p in split_paths.values()) + os.path.getsize(stats_path)
+    if verbose:
+        print(
+            f"Wrote {ds_dir} ({size / 2**20:.1f} MiB, "
+            f"train/valid/test = {counts['train']}/{counts['valid']}/{counts['test']} trajectories) "
+            f"in {seconds:.1f} s"
+        )
+    return GeneratedDataset(
+        name=name,
+        well_base_path=out_dir,
+        dataset_dir=ds_dir,
+        files=split_paths,
+        stats_path=stats_path,
+        n_trajectories=counts,
+        n_steps=n_steps,
+        resolution=resolution,
+        seconds=seconds,
+        bytes=size,
+        diagnostics=dict(result.diagnostics),
+    )

@@ -1,0 +1,62 @@
+import numpy as np
+import pytest
+
+from keras_wavelit.layers import RidgeMILABlock
+from keras_wavelit.layers import SharedFPN
+from layer_contract import check_layer
+from layer_contract import to_numpy
+
+
+@pytest.mark.parametrize("levels,upsample", [(0, "bilinear"), (1, "bilinear"), (2, "nearest")])
+def test_layer_contract(levels, upsample, tmp_path):
+    check_layer(
+        lambda: SharedFPN(RidgeMILABlock(num_heads=2), levels=levels, upsample=upsample),
+        (2, 8, 8, 16),
+        tmp_path,
+    )
+
+
+def test_weights_are_shared_across_levels():
+    x = np.zeros((1, 16, 16, 16), "float32")
+    block = RidgeMILABlock(num_heads=2)
+    block(x)
+    n_block = block.count_params()
+    for levels in (0, 1, 3):
+        fpn = SharedFPN(RidgeMILABlock(num_heads=2), levels=levels)
+        fpn(x)
+        assert fpn.count_params() == n_block + levels + 1
+
+
+def test_levels_zero_is_the_block():
+    x = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype("float32")
+    block = RidgeMILABlock(num_heads=2)
+    fpn = SharedFPN(block, levels=0)
+    np.testing.assert_allclose(to_numpy(fpn(x)), to_numpy(block(x)), rtol=1e-6, atol=1e-6)
+
+
+def test_aggregation_formula_nearest():
+    x = np.random.default_rng(1).standard_normal((1, 8, 8, 16)).astype("float32")
+    block = RidgeMILABlock(num_heads=2)
+    fpn = SharedFPN(block, levels=1, upsample="nearest")
+    out = to_numpy(fpn(x))
+    fpn.level_weights.assign(np.array([0.3, 0.9], "float32"))
+    out = to_numpy(fpn(x))
+    pooled = x.reshape(1, 4, 2, 4, 2, 16).mean(axis=(2, 4))
+    y0 = to_numpy(block(x))
+    y1 = to_numpy(block(pooled)).repeat(2, axis=1).repeat(2, axis=2)
+    np.testing.assert_allclose(out, 0.3 * y0 + 0.9 * y1, rtol=1e-4, atol=1e-5)
+
+
+def test_initial_weights_sum_to_one():
+    fpn = SharedFPN(RidgeMILABlock(num_heads=2), levels=3)
+    fpn(np.zeros((1, 16, 16, 16), "float32"))
+    np.testing.assert_allclose(to_numpy(fpn.level_weights).sum(), 1.0, rtol=1e-6)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="multiple of 4"):
+        SharedFPN(RidgeMILABlock(num_heads=2), levels=2)(np.zeros((1, 6, 8, 16), "float32"))
+    with pytest.raises(ValueError, match="levels"):
+        SharedFPN(RidgeMILABlock(), levels=-1)
+    with pytest.raises(ValueError, match="upsample"):
+        SharedFPN(RidgeMILABlock(), upsample="cubic")
