@@ -24,7 +24,7 @@ and `speed_of_sound`.
 """
 
 import math
-from typing import Dict, Optional
+from typing import Dict
 
 import numpy as np
 

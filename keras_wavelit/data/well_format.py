@@ -49,6 +49,9 @@ class WellField:
             are The Well's "constant fields".
         sample_varying: whether the field differs between trajectories.
         dim_varying: per spatial axis, whether the field varies along it.
+            An axis the field does not vary along is either left out of
+            `data` or kept with size 1; only the latter is readable by
+            `the_well.data.WellDataset`.
     """
 
     data: np.ndarray
@@ -101,6 +104,13 @@ class FieldInfo:
     sample_varying: bool
     dim_varying: Tuple[bool, ...]
     shape: Tuple[int, ...]
+
+    @property
+    def omits_constant_axes(self) -> bool:
+        """True if spatial axes the field does not vary along are left out of its shape."""
+        return not all(self.dim_varying) and len(self.shape) < (
+            int(self.sample_varying) + int(self.time_varying) + len(self.dim_varying) + self.order
+        )
 
     def channel_names(self, spatial_dims: Sequence[str]) -> List[str]:
         """Flattened channel names, in the order `WellDataset` stacks them."""
@@ -307,7 +317,16 @@ def write_well_file(
                 spatial_shape,
                 order,
             )
-            if data.shape != expected:
+            kept = _expected_shape(
+                field.sample_varying,
+                field.time_varying,
+                (True,) * len(dims),
+                n_trajectories,
+                n_steps,
+                [n if used else 1 for n, used in zip(spatial_shape, dim_varying)],
+                order,
+            )
+            if data.shape not in (expected, kept):
                 raise WellDataError(
                     f"{path}: field '{name}' in {group_name} has shape {data.shape}, "
                     f"expected {expected} (n_trajectories={n_trajectories}, "
@@ -553,7 +572,12 @@ def validate_well_file(path: str, *, require_2d: bool = True) -> WellFileInfo:
                         f"{path}: {where} has dim_varying={list(dv)}; expected {n_spatial_dims} entries."
                     )
                 expected = _expected_shape(sv, tv, dv, n_trajectories, n_steps, spatial_shape, order)
-                if tuple(ds.shape) != expected:
+                # An axis the field does not vary along is either omitted or kept with size 1.
+                kept = _expected_shape(
+                    sv, tv, (True,) * len(dv), n_trajectories, n_steps,
+                    [n if used else 1 for n, used in zip(spatial_shape, dv)], order,
+                )
+                if tuple(ds.shape) not in (expected, kept):
                     raise WellDataError(
                         f"{path}: {where} has shape {tuple(ds.shape)}, expected {expected} "
                         f"(n_trajectories={n_trajectories}, n_steps={n_steps}, "

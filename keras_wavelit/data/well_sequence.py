@@ -2,7 +2,7 @@
 
 import math
 import os
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 import keras
 import numpy as np
@@ -199,11 +199,11 @@ class WellSequence(keras.utils.PyDataset):
         self.file_infos: List[WellFileInfo] = validate_split(split_dir)
         info = self.file_infos[0]
         for fi in info.fields:
-            if not all(fi.dim_varying):
+            if fi.omits_constant_axes:
                 raise WellDataError(
-                    f"{info.path}: field '{fi.name}' is constant along some spatial axes "
-                    f"(dim_varying={list(fi.dim_varying)}); the_well.data.WellDataset only reads "
-                    "fields that vary along every spatial axis."
+                    f"{info.path}: field '{fi.name}' (dim_varying={list(fi.dim_varying)}) omits the "
+                    f"spatial axes it is constant along (shape {fi.shape}); "
+                    "the_well.data.WellDataset needs them stored with size 1."
                 )
         self.well_base_path = well_base_path
         self.well_dataset_name = well_dataset_name
@@ -448,7 +448,7 @@ class WellSequence(keras.utils.PyDataset):
                         a = a[None]
                     lead = 2 if fi.time_varying else 1
                     for d, used in enumerate(fi.dim_varying):
-                        if not used:
+                        if not used and fi.omits_constant_axes:
                             a = np.expand_dims(a, lead + d)
                     target = (info.n_trajectories,) + a.shape[1:lead] + tuple(info.spatial_shape) + a.shape[lead + 2 :]
                     a = np.broadcast_to(a, target)

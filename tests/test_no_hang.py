@@ -1,0 +1,40 @@
+"""A jitted training loop that calls the ridge solve many times must finish
+(LAPACK calls inside jitted JAX programs were seen to hang on 2-core CPUs)."""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+HERE = os.path.dirname(__file__)
+
+
+def run_stress(steps, solver, timeout):
+    env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.join(HERE, ".."), env.get("PYTHONPATH", "")]
+    )
+    try:
+        proc = subprocess.run(
+            [sys.executable, os.path.join(HERE, "stress_train.py"), str(steps), solver],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{steps} training steps with solver={solver!r} did not finish in {timeout}s")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("STEPS")][-1]
+    _, n, _, first, last = line.split()
+    return int(n), float(first), float(last)
+
+
+@pytest.mark.slow
+def test_many_jitted_training_steps_finish():
+    n, first, last = run_stress(200, "gauss_jordan", timeout=300)
+    assert n == 200
+    assert np.isfinite(last) and last < first
