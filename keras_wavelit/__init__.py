@@ -7,6 +7,10 @@ TensorFlow or PyTorch (``KERAS_BACKEND``).
 
 __version__ = "0.1.0"
 
+from keras_wavelit import evaluation
 from keras_wavelit import layers
 from keras_wavelit import losses
+from keras_wavelit import metrics
+from keras_wavelit import models
 from keras_wavelit import ops
+from keras_wavelit import optimizers

@@ -46,14 +46,21 @@ def spd_solve(a, b, solver="gauss_jordan"):
             "spd_solve needs a static matrix size; got shape "
             f"{tuple(a.shape)}."
         )
-    eye = ops.eye(d, dtype=a.dtype)
-    for j in range(d):
-        pivot = a[..., j : j + 1, j : j + 1]  # (..., 1, 1)
-        row_a = a[..., j : j + 1, :] / pivot  # (..., 1, d)
-        row_b = b[..., j : j + 1, :] / pivot  # (..., 1, k)
+    def eliminate(j, state):
+        a, b = state
+        e = ops.cast(ops.one_hot(j, d), a.dtype)  # (d,)
+        row_a = ops.einsum("...ij,i->...j", a, e)[..., None, :]  # (..., 1, d)
+        row_b = ops.einsum("...ik,i->...k", b, e)[..., None, :]  # (..., 1, k)
+        col = ops.einsum("...ij,j->...i", a, e)[..., :, None]  # (..., d, 1)
+        pivot = ops.einsum("...ij,j->...i", row_a, e)[..., None]  # (..., 1, 1)
+        row_a = row_a / pivot
+        row_b = row_b / pivot
         # Column j minus the unit vector: row j becomes the normalised row,
         # every other row loses its component along column j.
-        factor = a[..., :, j : j + 1] - eye[:, j : j + 1]  # (..., d, 1)
-        a = a - factor * row_a
-        b = b - factor * row_b
-    return b
+        factor = col - e[:, None]
+        return a - factor * row_a, b - factor * row_b
+
+    # A loop (not Python unrolling) keeps compiled programs small: XLA
+    # compiles one elimination step instead of d copies of it.
+    _, x = ops.fori_loop(0, d, eliminate, (a, b))
+    return x

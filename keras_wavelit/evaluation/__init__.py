@@ -1,0 +1,17 @@
+"""Rollout evaluation: The Well's metrics over rollout windows, divergence
+reporting, error spectra and figures (paper section 4, Appendices D and J).
+
+The plotting functions live in ``keras_wavelit.evaluation.plots`` and import
+matplotlib only when called.
+"""
+
+from keras_wavelit.evaluation.rollout import Divergence
+from keras_wavelit.evaluation.rollout import RolloutEvaluation
+from keras_wavelit.evaluation.rollout import WindowScore
+from keras_wavelit.evaluation.rollout import evaluate_rollout
+from keras_wavelit.evaluation.spectra import error_spectrum
+from keras_wavelit.evaluation.spectra import rapsd
+from keras_wavelit.evaluation.windows import PAPER_WINDOWS
+from keras_wavelit.evaluation.windows import WELL_WINDOWS
+from keras_wavelit.evaluation.windows import RolloutWindow
+from keras_wavelit.evaluation.windows import rollout_windows

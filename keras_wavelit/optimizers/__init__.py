@@ -1,0 +1,3 @@
+"""Optimizer pieces of the paper's training recipe (Appendix E)."""
+
+from keras_wavelit.optimizers.warmup_exponential_decay import WarmupExponentialDecay

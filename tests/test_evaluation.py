@@ -1,0 +1,323 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_wavelit.evaluation import error_spectrum
+from keras_wavelit.evaluation import evaluate_rollout
+from keras_wavelit.evaluation import rapsd
+from keras_wavelit.evaluation import rollout_windows
+from keras_wavelit.evaluation import plots
+
+H, W, C, T_IN = 8, 16, 2, 2
+SPEEDS = np.array([1, 1, 2, 5])  # pixels per step, one per trajectory
+
+
+def advected_sines(n_steps, speeds=SPEEDS, amplitudes=(1.0, 3.0)):
+    """u_t(y, x) = A_c sin(2 pi (x - v t) / W + phase): each trajectory translates
+    a sinusoid by v pixels per step (periodic), so persistence errors are analytic."""
+    t = np.arange(T_IN + n_steps)[None, :, None, None, None]
+    v = np.asarray(speeds)[:, None, None, None, None]
+    x = np.arange(W)[None, None, None, :, None]
+    phase = np.array([0.3, 1.1])[None, None, None, None, :]
+    amp = np.asarray(amplitudes)[None, None, None, None, :]
+    u = amp * np.sin(2 * np.pi * (x - v * t) / W + phase)
+    return np.broadcast_to(u, (len(speeds), T_IN + n_steps, H, W, C)).astype("float32")
+
+
+def persistence_vrmse(speed, step, amplitude=1.0):
+    """VRMSE of repeating the last input frame, ``step`` steps later."""
+    n = H * W
+    delta = 2 * np.pi * speed * step / W
+    err = amplitude**2 * (1 - np.cos(delta))
+    var = amplitude**2 * 0.5 * n / (n - 1)
+    return np.sqrt(err / (var + 1e-7))
+
+
+class Persistence:
+    """A fake surrogate with the library's rollout contract."""
+
+    def __init__(self):
+        self.calls = []
+
+    def rollout(self, x0, steps):
+        self.calls.append(x0)
+        fields = x0["fields"] if isinstance(x0, dict) else x0
+        last = keras.ops.convert_to_tensor(fields[:, -1:])
+        return keras.ops.repeat(last, steps, axis=1)
+
+
+def test_rollout_windows():
+    assert [w.name for w in rollout_windows(1)] == ["1:1"]
+    ws = rollout_windows(16)
+    assert [w.name for w in ws] == ["1:1", "6:12", "13:30", "2:8", "9:26"]
+    assert (ws[2].start, ws[2].end, ws[2].nominal_end, ws[2].partial) == (13, 16, 30, True)
+    assert not ws[1].partial and ws[1].slice() == slice(5, 12)
+    full = rollout_windows(16, include_partial=False)
+    assert [w.name for w in full] == ["1:1", "6:12", "2:8"]
+    all_six = rollout_windows(56)
+    assert [w.name for w in all_six] == ["1:1", "6:12", "13:30", "2:8", "9:26", "27:56"]
+    assert not any(w.partial for w in all_six)
+    custom = rollout_windows(10, windows=[(3, 4), ("late", 9, 20)])
+    assert [(w.name, w.start, w.end) for w in custom] == [("3:4", 3, 4), ("late", 9, 10)]
+    with pytest.raises(ValueError):
+        rollout_windows(0)
+    with pytest.raises(ValueError):
+        rollout_windows(10, windows=[(5, 2)])
+
+
+def test_persistence_matches_analytic_vrmse_mean_and_median():
+    n_steps = 30
+    traj = advected_sines(n_steps)
+    model = Persistence()
+    res = evaluate_rollout(model, traj, T_IN, batch_size=3, field_names=["u", "w"])
+    assert len(model.calls) == 2  # batches of 3 + 1
+    steps = np.arange(1, n_steps + 1)
+    expected = np.stack([persistence_vrmse(v, steps) for v in SPEEDS])  # (N, steps), amplitude 1
+    expected_f1 = np.stack([persistence_vrmse(v, steps, 3.0) for v in SPEEDS])
+    np.testing.assert_allclose(res.values["vrmse"][..., 0], expected, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(res.values["vrmse"][..., 1], expected_f1, rtol=1e-4, atol=1e-5)
+    assert [w.name for w in res.windows] == ["1:1", "6:12", "13:30", "2:8", "9:26", "27:56"]
+    assert res.windows[-1].end == 30 and res.windows[-1].partial
+    field_mean = (expected + expected_f1) / 2
+    for w in res.windows:
+        per_traj = field_mean[:, w.start - 1 : w.end].mean(axis=1)
+        np.testing.assert_allclose(res.score(w.name, stat="mean"), per_traj.mean(), rtol=1e-4)
+        np.testing.assert_allclose(res.score(w.name), np.median(per_traj), rtol=1e-4)
+    # Speeds 1, 1, 2, 5 make mean and median differ.
+    assert abs(res.score("6:12", stat="mean") - res.score("6:12")) > 1e-3
+    s612 = res.scores["vrmse"][1]
+    np.testing.assert_allclose(
+        s612.per_field_median[1], np.median(expected_f1[:, 5:12].mean(axis=1)), rtol=1e-4
+    )
+    assert not res.diverged and res.divergences == []
+    np.testing.assert_allclose(res.per_step("vrmse", "median"), np.median(field_mean, axis=0), rtol=1e-4)
+    # MSE and nRMSE in the same units as the data (amplitudes 1 and 3).
+    np.testing.assert_allclose(
+        res.values["mse"][0, :, 1], 9.0 * (1 - np.cos(2 * np.pi * steps / W)), rtol=1e-4, atol=1e-5
+    )
+    payload = json.loads(json.dumps(res.to_dict(include_values=True), allow_nan=False))
+    assert payload["windows"]["vrmse"][1]["name"] == "6:12"
+    assert set(payload["windows"]["vrmse"][1]["per_field_median"]) == {"u", "w"}
+    table = res.summary_table()
+    assert table.startswith("| window | steps | mean vrmse | median vrmse | u (median) |")
+    assert "| 27:56 | 27-30 (partial) |" in table
+
+
+def test_callable_predictor_is_stepped_and_exact_shift_scores_zero():
+    traj = advected_sines(12)
+    by_method = evaluate_rollout(Persistence(), traj, T_IN)
+    by_callable = evaluate_rollout(lambda x: x[:, -1:], traj, T_IN, batch_size=None)
+    np.testing.assert_allclose(by_callable.values["vrmse"], by_method.values["vrmse"], rtol=1e-6)
+
+    def exact_shift(x):
+        # Infer each sample's shift from its last two frames, then apply it.
+        out = []
+        for a, b in zip(x[:, -2], x[:, -1]):
+            v = next(s for s in range(W) if np.allclose(np.roll(a, s, axis=1), b, atol=1e-5))
+            out.append(np.roll(b, v, axis=1))
+        return np.stack(out)[:, None]
+
+    res = evaluate_rollout(exact_shift, traj, T_IN)
+    assert np.abs(res.values["vrmse"]).max() < 1e-3
+    assert res.score("6:12") < 1e-3 and not res.diverged
+
+    # A Keras model predicting one step is a valid callable.
+    inputs = keras.Input((T_IN, H, W, C))
+    last = keras.layers.Lambda(lambda t: t[:, -1:])(inputs)
+    res_keras = evaluate_rollout(keras.Model(inputs, last), traj, T_IN, n_steps=5)
+    assert res_keras.n_steps == 5
+    np.testing.assert_allclose(
+        res_keras.values["vrmse"], by_method.values["vrmse"][:, :5], rtol=1e-5, atol=1e-6
+    )
+
+
+def test_divergence_non_finite_reports_first_step_without_crashing():
+    traj = advected_sines(20)
+
+    class BlowsUp(Persistence):
+        def rollout(self, x0, steps):
+            out = np.array(keras.ops.convert_to_numpy(super().rollout(x0, steps)))
+            out[1, 6:] = np.nan  # trajectory 1 goes bad at step 7
+            out[3, 13:, 0, 0, 1] = np.inf  # trajectory 3: one inf value from step 14
+            return out
+
+    res = evaluate_rollout(BlowsUp(), traj, T_IN)
+    assert res.diverged
+    assert [(d.trajectory, d.step, d.reason) for d in res.divergences] == [
+        (1, 7, "non_finite"),
+        (3, 14, "non_finite"),
+    ]
+    assert np.isinf(res.values["vrmse"][1, 6:]).all() and np.isfinite(res.values["vrmse"][1, :6]).all()
+    assert np.isinf(res.values["mse"][3, 13:]).all() and np.isfinite(res.values["mse"][3, :13]).all()
+    scores = {s.window.name: s for s in res.scores["vrmse"]}
+    assert scores["1:1"].n_diverged == 0 and np.isfinite(scores["1:1"].mean)
+    assert scores["6:12"].n_diverged == 1 and scores["13:30"].n_diverged == 2
+    assert np.isinf(scores["6:12"].mean) and np.isfinite(scores["6:12"].median)
+    assert np.isinf(scores["13:30"].median)  # 2 of 4 infinite: the median is their midpoint
+    payload = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert payload["diverged"] is True
+    assert payload["divergences"][0] == {"trajectory": 1, "step": 7, "reason": "non_finite", "value": None}
+    assert payload["windows"]["vrmse"][1]["mean"] is None
+    table = res.summary_table()
+    assert "| inf |" in table and "- trajectory 1: step 7 (non_finite)" in table
+
+
+def test_divergence_threshold():
+    static = advected_sines(6, speeds=[0, 0, 0])
+
+    def growing(x):
+        return 3.0 * x[:, -1:]  # step s predicts 3^s u
+
+    # VRMSE at step s is (3^s - 1) sqrt((n - 1) / n): 2, 8, 26 ... > 10 first at step 3.
+    res = evaluate_rollout(growing, static, T_IN, divergence_threshold=10.0)
+    n = H * W
+    np.testing.assert_allclose(
+        res.values["vrmse"][0, :3, 0], (3.0 ** np.arange(1, 4) - 1) * np.sqrt((n - 1) / n), rtol=1e-4
+    )
+    assert [(d.step, d.reason) for d in res.divergences] == [(3, "threshold")] * 3
+    assert res.divergences[0].value == pytest.approx(26 * np.sqrt((n - 1) / n), rel=1e-4)
+    assert not evaluate_rollout(growing, static, T_IN, divergence_threshold=None).diverged
+    assert not evaluate_rollout(growing, static, T_IN, n_steps=2, divergence_threshold=10.0).diverged
+
+
+def test_denormalize_scores_in_physical_units():
+    traj = advected_sines(8)
+    scale = np.array([10.0, 0.5], "float32")
+    offset = np.array([100.0, -3.0], "float32")
+    shapes = []
+
+    def denormalize(a):
+        shapes.append(a.shape)
+        return a * scale + offset
+
+    plain = evaluate_rollout(Persistence(), traj, T_IN)
+    phys = evaluate_rollout(Persistence(), traj, T_IN, denormalize=denormalize, return_predictions=True)
+    assert shapes == [(4, 8, H, W, C), (4, 8, H, W, C)]
+    np.testing.assert_allclose(phys.values["mse"], plain.values["mse"] * scale**2, rtol=1e-3, atol=1e-4)
+    # VRMSE is invariant to a per-field affine map (up to eps); nRMSE is not.
+    np.testing.assert_allclose(phys.values["vrmse"], plain.values["vrmse"], rtol=1e-3, atol=1e-4)
+    assert not np.allclose(phys.values["nrmse"], plain.values["nrmse"], rtol=1e-2)
+    np.testing.assert_allclose(phys.predictions[:, 0], traj[:, T_IN - 1] * scale + offset, rtol=1e-5)
+
+
+def test_constants_are_passed_in_dict_form():
+    traj = advected_sines(4)
+    consts = np.random.default_rng(0).standard_normal((4, H, W, 1)).astype("float32")
+    model = Persistence()
+    evaluate_rollout(model, traj, T_IN, constants=consts, batch_size=3)
+    assert all(isinstance(c, dict) and set(c) == {"fields", "constants"} for c in model.calls)
+    np.testing.assert_array_equal(np.concatenate([c["constants"] for c in model.calls]), consts)
+    np.testing.assert_array_equal(np.concatenate([c["fields"] for c in model.calls]), traj[:, :T_IN])
+
+    seen = []
+
+    def predict(x):
+        seen.append(x["constants"])
+        return x["fields"][:, -1:]
+
+    evaluate_rollout(predict, traj, T_IN, constants=consts[0])  # shared (H, W, C_const)
+    assert len(seen) == 4 and all(s.shape == (4, H, W, 1) for s in seen)
+    np.testing.assert_array_equal(seen[0][3], consts[0])
+
+
+def test_input_validation():
+    traj = advected_sines(4)
+    with pytest.raises(ValueError, match=r"\(N, T, H, W, C\)"):
+        evaluate_rollout(Persistence(), traj[0], T_IN)
+    with pytest.raises(ValueError, match="n_steps"):
+        evaluate_rollout(Persistence(), traj, T_IN, n_steps=5)
+    with pytest.raises(ValueError, match="n_steps_input"):
+        evaluate_rollout(Persistence(), traj, 6)
+    with pytest.raises(TypeError, match="rollout"):
+        evaluate_rollout(object(), traj, T_IN)
+    with pytest.raises(ValueError, match="Unknown metrics"):
+        evaluate_rollout(Persistence(), traj, T_IN, metrics=("psnr",))
+
+    class Wrong:
+        def rollout(self, x0, steps):
+            return np.zeros((x0.shape[0], steps + 1) + x0.shape[2:])
+
+    with pytest.raises(ValueError, match="returned shape"):
+        evaluate_rollout(Wrong(), traj, T_IN)
+    with pytest.raises(ValueError, match="constants"):
+        evaluate_rollout(Persistence(), traj, T_IN, constants=np.zeros((3, H, W, 1)))
+
+
+def test_rapsd_of_sinusoids_peaks_at_wavenumber():
+    n = 64
+    y, x = np.meshgrid(np.arange(n) / n, np.arange(n) / n, indexing="ij")
+    for field, k_expected in [
+        (np.sin(2 * np.pi * 5 * x), 5),
+        (np.cos(2 * np.pi * 9 * y), 9),
+        (np.sin(2 * np.pi * (3 * x + 4 * y)), 5),
+    ]:
+        k, p = rapsd(field)
+        assert k.shape == p.shape == (33,)
+        assert int(k[np.argmax(p)]) == k_expected
+        assert p[k_expected] > 1e6 * np.delete(p, k_expected).max()
+    # Batched input and the mean bin.
+    k, p = rapsd(np.stack([np.ones((n, n)), 2 * np.ones((n, n))]))
+    assert p.shape == (2, 33)
+    np.testing.assert_allclose(p[:, 0], [1.0, 4.0])
+    np.testing.assert_allclose(p[:, 1:], 0.0, atol=1e-20)
+    assert rapsd(np.ones((n, n)), remove_mean=True)[1].max() < 1e-20
+
+
+def test_error_spectrum():
+    rng = np.random.default_rng(1)
+    target = rng.standard_normal((2, 3, 32, 32, 2))
+    x = np.arange(32) / 32
+    bump = np.zeros_like(target)
+    bump[..., 1] = np.sin(2 * np.pi * 7 * x)[None, :]  # error only in field 1, at k = 7
+    k, p = error_spectrum(target + bump, target)
+    assert p.shape == (17,) and int(k[np.argmax(p)]) == 7
+    k, pf = error_spectrum(keras.ops.convert_to_tensor(target + bump), target, per_field=True)
+    assert pf.shape == (2, 17)
+    np.testing.assert_allclose(pf[0], 0.0, atol=1e-12)  # tensor input went through float32
+    np.testing.assert_allclose(pf.mean(axis=0), p, rtol=1e-5, atol=1e-12)
+    with pytest.raises(ValueError, match="same shape"):
+        error_spectrum(target, target[:1])
+
+
+def _is_png(path):
+    with open(path, "rb") as f:
+        head = f.read(8)
+    return head == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plots_write_png(tmp_path):
+    traj = advected_sines(14)
+    good = evaluate_rollout(Persistence(), traj, T_IN, return_predictions=True)
+
+    class Bad(Persistence):
+        def rollout(self, x0, steps):
+            out = np.array(keras.ops.convert_to_numpy(super().rollout(x0, steps)))
+            out[:, 9:] = np.nan
+            return out
+
+    bad = evaluate_rollout(Bad(), traj, T_IN)
+    truth = traj[:, T_IN:]
+    paths = [
+        plots.plot_rollout_frames(truth, good.predictions, [1, 6, 13], ["u", "w"], tmp_path / "frames.png"),
+        plots.plot_vrmse_vs_step(
+            {"persistence": good, "diverging": bad, "array": good.values["vrmse"]}, tmp_path / "v.png"
+        ),
+        plots.plot_error_spectra(
+            {"persistence": error_spectrum(good.predictions, truth), "raw": np.linspace(1, 0.1, 9)},
+            tmp_path / "sub" / "spectra.png",
+        ),
+        plots.plot_training_curves(
+            {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.6, 0.5], "vrmse": [0.9, 0.4, 0.2]},
+            tmp_path / "curves.png",
+        ),
+    ]
+    for p in paths:
+        assert _is_png(p)
+        with open(p, "rb") as f:
+            assert len(f.read()) > 2000
+    with pytest.raises(ValueError, match="steps"):
+        plots.plot_rollout_frames(truth[0], truth[0], [0], ["u", "w"], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="png"):
+        plots.plot_training_curves({"loss": [1.0]}, tmp_path / "x.jpg")
