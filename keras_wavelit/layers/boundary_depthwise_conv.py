@@ -1,6 +1,7 @@
 """Depthwise convolution that pads according to the data's boundary."""
 
 import keras
+from keras import ops
 
 from keras_wavelit.ops.boundary import pad_spatial
 
@@ -10,6 +11,9 @@ CONV_MODES = ("reflect", "periodic", "zeros")
 @keras.saving.register_keras_serializable(package="keras_wavelit")
 class BoundaryDepthwiseConv2D(keras.layers.Layer):
     """``k x k`` depthwise convolution with boundary-aware padding.
+
+    ``y[..., c] = b[c] + sum_{i,j} K[i, j, c] x_pad[.., i:i+H, j:j+W, c]``
+    (the kernel layout of ``keras.layers.DepthwiseConv2D``, ``(k, k, C, 1)``).
 
     Used for the CPE, LePE and MILA input convolutions of
     :class:`RidgeMILABlock` (paper section 3.2, DESIGN 2.3). Periodic data
@@ -56,24 +60,37 @@ class BoundaryDepthwiseConv2D(keras.layers.Layer):
         self.mode = mode
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.conv = keras.layers.DepthwiseConv2D(
-            kernel_size,
-            padding="valid",
-            use_bias=use_bias,
-            depthwise_initializer=self.kernel_initializer,
-            dtype=self.dtype_policy,
-            name="depthwise",
-        )
 
     def build(self, input_shape):
-        input_shape = tuple(input_shape)
-        b, h, w, c = input_shape
-        p = self.kernel_size - 1
-        self.conv.build((b, None if h is None else h + p, None if w is None else w + p, c))
+        channels = input_shape[-1]
+        k = self.kernel_size
+        self.depthwise_kernel = self.add_weight(
+            name="depthwise_kernel",
+            shape=(k, k, channels, 1),
+            initializer=self.kernel_initializer,
+        )
+        self.bias = (
+            self.add_weight(name="bias", shape=(channels,), initializer="zeros")
+            if self.use_bias
+            else None
+        )
 
     def call(self, inputs):
-        x = pad_spatial(inputs, self.kernel_size // 2, self.mode)
-        return self.conv(x)
+        # A sum of k*k shifted, channel-scaled copies. XLA's CPU depthwise
+        # convolution (and its gradient) is an order of magnitude slower than
+        # these fused elementwise operations for the small kernels used here.
+        k = self.kernel_size
+        h, w = inputs.shape[1], inputs.shape[2]
+        x = pad_spatial(inputs, k // 2, self.mode)
+        kernel = ops.cast(self.depthwise_kernel[..., 0], x.dtype)  # (k, k, C)
+        out = None
+        for i in range(k):
+            for j in range(k):
+                term = x[:, i : i + h, j : j + w, :] * kernel[i, j]
+                out = term if out is None else out + term
+        if self.bias is not None:
+            out = out + ops.cast(self.bias, x.dtype)
+        return out
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -45,7 +45,7 @@ class DWT2D(keras.layers.Layer):
     along the width and highpass along the height). With ``levels = 2``
     channel ``(4c + s1) * 4 + s2`` holds band ``s2`` of band ``s1``.
 
-    The transform is a stride-2 depthwise convolution with fixed kernels built
+    The transform is a stride-2 convolution, per channel, with fixed kernels built
     from ``pywt.Wavelet(wavelet).filter_bank`` (no trainable weights), after an
     exact boundary extension. With ``mode="periodic"`` the coefficients equal
     ``pywt.dwt2(x, wavelet, mode="periodization")``; with ``mode="reflect"``
@@ -89,10 +89,17 @@ class DWT2D(keras.layers.Layer):
         pad = self.filter_bank.analysis_pad
         x = pad_axis(x, 1, pad, pad, self.mode)
         x = pad_axis(x, 2, pad, pad, self.mode)
-        channels = x.shape[-1]
-        kernel = np.tile(self._kernel_2d[:, :, None, :], (1, 1, channels, 1))
-        kernel = ops.convert_to_tensor(kernel, dtype=x.dtype)
-        return ops.depthwise_conv(x, kernel, strides=2, padding="valid")
+        hp, wp, c = x.shape[1], x.shape[2], x.shape[3]
+        # Channels move into the batch so that one small ordinary convolution
+        # (fast on every backend, gradient included) filters every channel.
+        x = ops.transpose(x, (0, 3, 1, 2))
+        x = ops.reshape(x, (-1, hp, wp, 1))
+        kernel = ops.convert_to_tensor(self._kernel_2d[:, :, None, :], dtype=x.dtype)
+        y = ops.conv(x, kernel, strides=2, padding="valid")  # (B*C, h, w, 4)
+        h, w = y.shape[1], y.shape[2]
+        y = ops.reshape(y, (-1, c, h, w, 4))
+        y = ops.transpose(y, (0, 2, 3, 1, 4))
+        return ops.reshape(y, (-1, h, w, 4 * c))
 
     def call(self, inputs):
         _check_spatial(inputs.shape, 2**self.levels, self.__class__.__name__)
