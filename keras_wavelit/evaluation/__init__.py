@@ -15,3 +15,6 @@ from keras_wavelit.evaluation.windows import PAPER_WINDOWS
 from keras_wavelit.evaluation.windows import WELL_WINDOWS
 from keras_wavelit.evaluation.windows import RolloutWindow
 from keras_wavelit.evaluation.windows import rollout_windows
+from keras_wavelit.evaluation.report import write_report
+from keras_wavelit.evaluation.runs import evaluate_run
+from keras_wavelit.evaluation.runs import load_trajectories

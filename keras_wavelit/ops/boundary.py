@@ -78,8 +78,56 @@ def pad_axis(x, axis, left, right, mode, right_mode=None):
             "Boundary padding needs a static size along axis "
             f"{axis}; got shape {tuple(x.shape)}."
         )
-    idx = boundary_indices(int(n), left, right, mode, right_mode)
-    return ops.take(x, ops.convert_to_tensor(idx), axis=axis)
+    right_mode = mode if right_mode is None else right_mode
+    parts = []
+    left_part = _edge_slices(x, axis, int(n), left, mode, "left")
+    right_part = _edge_slices(x, axis, int(n), right, right_mode, "right")
+    if left_part is None or right_part is None:
+        # Paddings wider than the signal: gather with NumPy-built indices.
+        idx = boundary_indices(int(n), left, right, mode, right_mode)
+        return ops.take(x, ops.convert_to_tensor(idx), axis=axis)
+    if left:
+        parts.append(left_part)
+    parts.append(x)
+    if right:
+        parts.append(right_part)
+    return ops.concatenate(parts, axis=axis)
+
+
+def _slice(x, axis, start, stop):
+    index = [slice(None)] * len(x.shape)
+    index[axis] = slice(start, stop)
+    return x[tuple(index)]
+
+
+def _edge_slices(x, axis, n, p, mode, side):
+    """The ``p`` padded samples on one side as slices (and a flip) of ``x``.
+
+    Slices, flips and concatenations compile to much smaller programs than
+    gathers (whose gradients are scatters), so they are used whenever the
+    padding is narrower than the signal. Returns None when it is not.
+    """
+    if p == 0:
+        return x
+    if mode == "periodic":
+        if p > n:
+            return None
+        return _slice(x, axis, n - p, n) if side == "left" else _slice(x, axis, 0, p)
+    if mode == "reflect":
+        if p > n - 1:
+            return None
+        if side == "left":
+            return ops.flip(_slice(x, axis, 1, p + 1), axis=axis)
+        return ops.flip(_slice(x, axis, n - p - 1, n - 1), axis=axis)
+    if mode == "symmetric":
+        if p > n:
+            return None
+        if side == "left":
+            return ops.flip(_slice(x, axis, 0, p), axis=axis)
+        return ops.flip(_slice(x, axis, n - p, n), axis=axis)
+    raise ValueError(
+        f"Unknown boundary mode {mode!r}; expected one of {sorted(PAD_MODES)}."
+    )
 
 
 def pad_spatial(x, pad, mode):
