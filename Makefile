@@ -1,5 +1,5 @@
 # keras-wavelit developer entry points.
-#   make demo   - the main job (see README)
+#   make demo   - the main job: simulate data, train, finetune, evaluate, write report/
 #   make test   - the whole test suite, once per Keras backend, each in its own process
 PYTHON ?= python3
 VENV ?= .venv
@@ -31,7 +31,7 @@ test: venv
 	exit $$status
 
 demo: venv
-	$(VPY) examples/quickstart.py
+	KERAS_BACKEND=$${KERAS_BACKEND:-jax} $(VENV)/bin/wavelit demo --out report
 
 bench-scaling: venv
 	$(VPY) benchmarks/scaling.py

@@ -15,7 +15,7 @@ import time
 #: Demo settings; ``quick`` shrinks everything for a smoke run.
 DEMO_SETTINGS = {
     "full": {
-        "resolution": 64, "trajectories": 32, "steps": 80,
+        "resolution": 32, "trajectories": 32, "steps": 80,
         "model": {"dim": 48, "depth": 4, "num_heads": 4, "fpn_levels": 1,
                   "predict_residual": True},
         "epochs": 6, "steps_per_epoch": 100, "validation_steps": 10,
