@@ -35,7 +35,8 @@ def load_trajectories(data_dir, dataset, split, n_steps_input, max_rollout_steps
 
 
 def evaluate_run(model, data_dir, dataset, out_dir, split="test", max_rollout_steps=None,
-                 max_trajectories=None, divergence_threshold=10.0, verbose=1):
+                 max_trajectories=None, divergence_threshold=10.0,
+                 metrics=("vrmse", "nrmse", "mse"), verbose=1):
     """Rolls a model out on every trajectory of a split and scores it.
 
     Writes ``evaluation.json`` (windows, per-step medians, divergences),
@@ -50,6 +51,7 @@ def evaluate_run(model, data_dir, dataset, out_dir, split="test", max_rollout_st
         max_rollout_steps: optional cap on the predicted steps.
         max_trajectories: optional cap on the trajectories evaluated.
         divergence_threshold: VRMSE above which a rollout counts as diverged.
+        metrics: metric names for :func:`evaluate_rollout`.
 
     Returns:
         The :class:`~keras_wavelit.evaluation.RolloutEvaluation`.
@@ -77,6 +79,7 @@ def evaluate_run(model, data_dir, dataset, out_dir, split="test", max_rollout_st
         denormalize=seq.denormalize,
         divergence_threshold=divergence_threshold,
         field_names=list(seq.channel_names),
+        metrics=metrics,
         return_predictions=True,
     )
     truth = seq.denormalize(trajectories[:, n_in:])
