@@ -126,3 +126,11 @@ def test_mixed_precision():
     assert keras.backend.standardize_dtype(c.dtype) == "bfloat16"
     back = to_numpy(IDWT2D()(c)).astype("float32")
     np.testing.assert_allclose(back, x, atol=0.1)
+
+
+def test_inexact_filter_banks_are_rejected():
+    # dmey is an FIR approximation of the Meyer wavelet: not a perfect
+    # reconstruction pair, so no mode can make it lossless.
+    for mode in ("reflect", "periodic"):
+        with pytest.raises(ValueError, match="not exactly invertible|Supported pairs"):
+            DWT2D("dmey", mode=mode)

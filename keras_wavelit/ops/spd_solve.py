@@ -9,6 +9,7 @@ matrices). It costs ``O(d^3 + d^2 k)`` per system, is differentiable on every
 backend, and produces identical programs on JAX, TensorFlow and PyTorch.
 """
 
+import keras
 from keras import ops
 
 SOLVERS = ("gauss_jordan", "linalg")
@@ -60,7 +61,22 @@ def spd_solve(a, b, solver="gauss_jordan"):
         factor = col - e[:, None]
         return a - factor * row_a, b - factor * row_b
 
-    # A loop (not Python unrolling) keeps compiled programs small: XLA
-    # compiles one elimination step instead of d copies of it.
-    _, x = ops.fori_loop(0, d, eliminate, (a, b))
-    return x
+    if _compiled_loop_is_differentiable():
+        # A loop keeps the compiled program small: XLA compiles one
+        # elimination step instead of d copies of it.
+        _, x = ops.fori_loop(0, d, eliminate, (a, b))
+        return x
+    state = (a, b)
+    for j in range(d):
+        state = eliminate(j, state)
+    return state[1]
+
+
+def _compiled_loop_is_differentiable():
+    """Whether ``ops.fori_loop`` can be differentiated inside compiled steps.
+
+    JAX lowers a fixed-count loop to ``scan``, which XLA differentiates. On
+    TensorFlow the loop becomes ``tf.while_loop``, whose gradient XLA refuses
+    to compile; PyTorch runs eagerly, where a Python loop is the same thing.
+    """
+    return keras.backend.backend() == "jax"
