@@ -90,7 +90,8 @@ def test_train_resumes_after_kill_then_finetune_evaluate_report(tmp_path):
         if len(read_history(history).get("loss", [])) >= 2:
             break
         time.sleep(0.2)
-    assert proc.poll() is None, "training finished before it could be interrupted"
+    if proc.poll() is not None:
+        pytest.fail("training ended before it could be interrupted:\n" + proc.stdout.read()[-3000:])
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done = len(read_history(history)["loss"])

@@ -46,6 +46,12 @@ def _sequence(data_dir, dataset, split, **kw):
     return WellSequence(data_dir, dataset, split, **kw)
 
 
+def _input_shapes(x):
+    if isinstance(x, dict):
+        return {k: tuple(v.shape) for k, v in x.items()}
+    return tuple(x.shape)
+
+
 def _callbacks(run_dir, verbose):
     return [
         keras.callbacks.BackupAndRestore(
@@ -123,6 +129,8 @@ def train_run(
     valid = _sequence(data_dir, dataset, "valid", n_steps_input=n_steps_input,
                       batch_size=batch_size, shuffle=False)
     model = WaveLiT(learning_rate=learning_rate, warmup_steps=warmup_steps, **model_kwargs)
+    # BackupAndRestore needs built models (to restore into) on every backend.
+    model.build(_input_shapes(train[0][0]))
     model.fit(
         train,
         validation_data=valid,
@@ -206,6 +214,7 @@ def finetune_run(
         },
     )
     keras.utils.set_random_seed(seed)
+    x0 = train[0][0]
     finetuner = RolloutFinetuner(
         model,
         method=method,
@@ -217,6 +226,7 @@ def finetune_run(
         seed=seed,
         learning_rate=learning_rate,
     )
+    finetuner(x0)  # built before BackupAndRestore looks for a backup
     finetuner.fit(
         train,
         validation_data=valid,
