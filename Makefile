@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BACKENDS ?= jax tensorflow torch
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= --durations=15
 EXTRAS ?= jax,tensorflow,torch,dev,well,sim
 VPY := $(VENV)/bin/python
 

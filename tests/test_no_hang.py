@@ -35,6 +35,8 @@ def run_stress(steps, solver, timeout):
 
 @pytest.mark.slow
 def test_many_jitted_training_steps_finish():
-    n, first, last = run_stress(200, "gauss_jordan", timeout=300)
-    assert n == 200
+    # A hang never finishes; the limit is generous so that a slow or busy
+    # machine is not mistaken for one.
+    n, first, last = run_stress(120, "gauss_jordan", timeout=900)
+    assert n == 120
     assert np.isfinite(last) and last < first
