@@ -298,6 +298,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         0 on success, 1 when the command fails with a data error (the message
         is printed to stderr), 2 on a usage error.
     """
+    # The command line defaults to JAX; KERAS_BACKEND overrides it. This must
+    # happen before anything imports Keras.
+    os.environ.setdefault("KERAS_BACKEND", "jax")
     from keras_wavelit.data.errors import WellDataError
 
     parser = build_parser()
