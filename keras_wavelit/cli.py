@@ -255,7 +255,7 @@ def _add_demo(subparsers) -> None:
         "demo", help="the main job: simulate, train, finetune, evaluate, report",
         description="Simulate an embedded dataset, train a WaveLiT, rollout-finetune it, "
         "evaluate both with The Well's metrics and write OUT/report.md with plots "
-        "(about 15 minutes on a 2-core CPU; --quick for a one-minute smoke run).")
+        "(sized for about 15 minutes on a 2-core CPU; --quick for a few-minute smoke run).")
     p.add_argument("--out", default="report", help="report directory (default: report)")
     p.add_argument("--dataset", default="acoustic_scattering_2d")
     p.add_argument("--quick", action="store_true")

@@ -52,7 +52,7 @@ def run_demo(out_dir="report", dataset="acoustic_scattering_2d", quick=False, se
     Args:
         out_dir: report directory; data and runs go to ``out_dir/work``.
         dataset: an embedded dataset name (``wavelit generate --list``).
-        quick: a tiny configuration for smoke tests (about a minute).
+        quick: a tiny configuration for smoke tests (a few minutes).
         seed: int.
         verbose: 0 (quiet) or 1 (progress bars).
 
