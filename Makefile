@@ -7,8 +7,10 @@ BACKENDS ?= jax tensorflow torch
 PYTEST_ARGS ?= --durations=15
 EXTRAS ?= jax,tensorflow,torch,dev,well,sim
 VPY := $(VENV)/bin/python
+BENCH_VENV ?= .venv-bench
+BPY := $(BENCH_VENV)/bin/python
 
-.PHONY: venv test demo bench-scaling clean
+.PHONY: venv test demo bench-scaling bench-venv bench-baselines clean
 
 venv: $(VENV)/.installed
 
@@ -36,5 +38,23 @@ demo: venv
 bench-scaling: venv
 	$(VPY) benchmarks/scaling.py
 
+# The benchmark environment: The Well's baseline models (the_well[benchmark],
+# neuraloperator 0.3.0, timm) need torchvision, so it takes PyPI's matching
+# torch/torchvision pair (requirements/bench-constraints.txt), not the CPU-only
+# torch of .venv.
+bench-venv: $(BENCH_VENV)/.installed
+
+$(BENCH_VENV)/.installed: pyproject.toml requirements/constraints.txt requirements/bench-constraints.txt
+	test -x $(BPY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BPY) -m pip install -q --upgrade pip
+	grep -v '^torch==' requirements/constraints.txt > $(BENCH_VENV)/constraints.txt
+	cat requirements/bench-constraints.txt >> $(BENCH_VENV)/constraints.txt
+	$(BPY) -m pip install -q -c $(BENCH_VENV)/constraints.txt torch torchvision
+	$(BPY) -m pip install -q -c $(BENCH_VENV)/constraints.txt -e ".[jax,torch,well,sim,bench]"
+	touch $@
+
+bench-baselines: bench-venv
+	KERAS_BACKEND=$${KERAS_BACKEND:-torch} $(BPY) benchmarks/vs_well_baselines.py
+
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache build *.egg-info

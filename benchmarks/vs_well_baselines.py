@@ -1,0 +1,511 @@
+"""WaveLiT-1.2M against The Well's own baseline models, on the same data.
+
+For each embedded dataset (64x64, 4 input steps -> 1), this trains
+WaveLiT-1.2M and The Well's baselines from ``the_well.benchmark.models``
+(``UNetClassic``, ``UNetConvNext``, ``FNO``, ``TFNO``), each sized to the
+WaveLiT's trainable parameter count, with the same:
+
+- data and normalization (``WellSequence``: z-scores from ``stats.yaml``);
+- batches, in the same order (one seeded index stream for every model);
+- batch size and number of optimizer steps (or, with ``--budget-seconds``,
+  the same wall-clock training time per model, The Well's time-boxed
+  protocol);
+- optimizer recipe: AdamW, peak learning rate, ``WarmupExponentialDecay``
+  schedule, global gradient clipping at 1.0. Each model keeps its own loss:
+  WaveLiT its ``WaveletLoss`` and EMA (the paper's recipe), the baselines
+  The Well's MSE;
+- evaluation code path: ``keras_wavelit.evaluation.evaluate_rollout`` with
+  The Well's VRMSE in physical units, on the test split: one-step VRMSE over
+  every test window, and rollout VRMSE over windows ``[1:1]``, ``[6:12]``,
+  ``[13:30]`` (median over test trajectories).
+
+Baselines run in PyTorch (they are PyTorch modules); WaveLiT runs on the
+Keras backend named by ``KERAS_BACKEND`` (default here: ``torch``, the
+fastest backend on CPU in ``benchmarks/model_throughput.py``).
+
+Needs the ``bench`` environment (``make bench-venv``): The Well's
+``benchmark`` extra pins the neuraloperator release its FNO/TFNO wrappers
+are written for (0.3.0).
+
+    python benchmarks/vs_well_baselines.py --quick          # smoke run, < 5 minutes
+    python benchmarks/vs_well_baselines.py                  # equal steps, all datasets
+    python benchmarks/vs_well_baselines.py --budget-seconds 120   # equal time
+
+Writes ``benchmarks/results/vs_well_baselines[_quick|_budget].{md,json,png}``.
+"""
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "torch")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+
+import numpy as np  # noqa: E402
+
+DATASETS = ("acoustic_scattering_2d", "gray_scott_2d", "kolmogorov_2d")
+BASELINES = ("UNetClassic", "UNetConvNext", "FNO", "TFNO")
+WINDOWS = (("1:1", 1, 1), ("6:12", 6, 12), ("13:30", 13, 30))
+
+SETTINGS = {
+    # Full default: 64x64, 4 -> 1, batch 4.
+    "full": dict(resolution=64, trajectories=24, time_steps=40, steps=300, batch_size=4,
+                 learning_rate=1e-3, warmup_steps=30, rollout_steps=30, max_test_windows=64),
+    # Smoke run: every code path, tiny numbers.
+    "quick": dict(resolution=64, trajectories=8, time_steps=36, steps=6, batch_size=4,
+                  learning_rate=1e-3, warmup_steps=2, rollout_steps=30, max_test_windows=8),
+}
+
+
+# --------------------------------------------------------------------------- models
+
+
+def _torch_params(module):
+    return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+
+
+def baseline_factory(name, dim_in, dim_out, resolution):
+    """(constructor of one width argument, candidate widths) for a Well baseline."""
+    from the_well.benchmark import models as well_models
+
+    common = dict(dim_in=dim_in, dim_out=dim_out, n_spatial_dims=2,
+                  spatial_resolution=(resolution, resolution))
+    modes = min(16, resolution // 2)
+    if name == "UNetClassic":
+        return (lambda w: well_models.UNetClassic(init_features=w, **common)), range(4, 65)
+    if name == "UNetConvNext":
+        return (lambda w: well_models.UNetConvNext(init_features=w, **common)), range(4, 65)
+    if name == "FNO":
+        return (lambda w: well_models.FNO(modes1=modes, modes2=modes, hidden_channels=w, **common)), range(4, 129)
+    if name == "TFNO":
+        return (lambda w: well_models.TFNO(modes1=modes, modes2=modes, hidden_channels=w, **common)), range(4, 257)
+    raise ValueError(f"Unknown baseline {name!r}; choose from {BASELINES}.")
+
+
+def sized_baseline(name, dim_in, dim_out, resolution, target):
+    """The baseline whose width brings its parameter count closest to `target`."""
+    import torch
+
+    make, widths = baseline_factory(name, dim_in, dim_out, resolution)
+    best = None
+    for w in widths:
+        torch.manual_seed(0)
+        n = _torch_params(make(w))
+        if best is None or abs(n - target) < abs(best[1] - target):
+            best = (w, n)
+        if n > target * 1.5:
+            break
+    torch.manual_seed(0)
+    return make(best[0]), best[0], best[1]
+
+
+class WellBaselineStep:
+    """A Well baseline as a one-step predictor in the library's contract.
+
+    Inputs ``(B, T_in, H, W, C)`` (and constants ``(B, H, W, C_c)``) are
+    flattened channels-first as The Well's formatter does
+    (``b t h w c -> b (t c) h w``, constants appended); the output
+    ``(B, C, H, W)`` is returned as ``(B, 1, H, W, C)``.
+    """
+
+    def __init__(self, net):
+        self.net = net
+
+    def torch_inputs(self, fields, constants):
+        import torch
+
+        fields = torch.as_tensor(fields)
+        b, t, h, w, c = fields.shape
+        x = fields.permute(0, 1, 4, 2, 3).reshape(b, t * c, h, w)
+        if constants is not None:
+            x = torch.cat([x, torch.as_tensor(constants).permute(0, 3, 1, 2)], dim=1)
+        return x
+
+    def forward(self, fields, constants):
+        return self.net(self.torch_inputs(fields, constants)).permute(0, 2, 3, 1)[:, None]
+
+    def __call__(self, inputs):
+        import torch
+
+        fields, constants = (inputs["fields"], inputs.get("constants")) if isinstance(inputs, dict) else (inputs, None)
+        self.net.eval()
+        with torch.no_grad():
+            return self.forward(fields, constants).numpy()
+
+
+# --------------------------------------------------------------------------- data
+
+
+def load_split_windows(data_dir, dataset, split, max_windows=None, seed=0):
+    """Every (input, target) window of a split as arrays, in normalized units."""
+    from keras_wavelit.data import WellSequence
+
+    seq = WellSequence(data_dir, dataset, split, n_steps_input=4, n_steps_output=1,
+                       batch_size=32, shuffle=False)
+    xs, cs, ys = [], [], []
+    for i in range(len(seq)):
+        x, y = seq[i]
+        if isinstance(x, dict):
+            xs.append(x["fields"])
+            cs.append(x["constants"])
+        else:
+            xs.append(x)
+        ys.append(y)
+    x = np.concatenate(xs)
+    y = np.concatenate(ys)
+    c = np.concatenate(cs) if cs else None
+    if max_windows and len(x) > max_windows:
+        keep = np.sort(np.random.default_rng(seed).choice(len(x), max_windows, replace=False))
+        x, y = x[keep], y[keep]
+        c = None if c is None else c[keep]
+    return x, c, y, seq
+
+
+def batch_indices(n_samples, batch_size, steps, seed):
+    """The one stream of batch indices that every model trains on."""
+    rng = np.random.default_rng(seed)
+    out, pool = [], np.empty(0, dtype=int)
+    for _ in range(steps):
+        if len(pool) < batch_size:
+            pool = np.concatenate([pool, rng.permutation(n_samples)])
+        out.append(pool[:batch_size])
+        pool = pool[batch_size:]
+    return out
+
+
+# --------------------------------------------------------------------------- training
+
+
+class StepTimer:
+    """Wall time per optimizer step; stops at a wall-clock budget if given."""
+
+    def __init__(self, budget_seconds=None):
+        self.budget = budget_seconds
+        self.start = None
+        self.ends = []
+
+    def begin(self):
+        self.start = time.perf_counter()
+
+    def step_done(self):
+        self.ends.append(time.perf_counter())
+        return self.budget is not None and self.ends[-1] - self.start >= self.budget
+
+    def summary(self):
+        total = self.ends[-1] - self.start if self.ends else 0.0
+        steps = len(self.ends)
+        # Steps per second after the first (compiling) step.
+        rate = (steps - 1) / (self.ends[-1] - self.ends[0]) if steps > 1 else float("nan")
+        return {"steps": steps, "train_seconds": total, "first_step_seconds": self.ends[0] - self.start if steps else None,
+                "steps_per_second": rate}
+
+
+def schedule_for(cfg):
+    from keras_wavelit.optimizers import WarmupExponentialDecay
+
+    return WarmupExponentialDecay(peak_learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"])
+
+
+def train_baseline(net, data, order, cfg, budget=None, log_every=50):
+    import torch
+
+    x, c, y = data
+    step_model = WellBaselineStep(net)
+    schedule = schedule_for(cfg)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg["learning_rate"], weight_decay=1e-4)
+    timer = StepTimer(budget)
+    net.train()
+    losses = []
+    timer.begin()
+    for step, idx in enumerate(order):
+        lr = float(np.asarray(schedule(step)))
+        for group in opt.param_groups:
+            group["lr"] = lr
+        pred = step_model.forward(x[idx], None if c is None else c[idx])
+        loss = torch.mean((pred - torch.as_tensor(y[idx])) ** 2)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        losses.append(float(loss.detach()))
+        if log_every and (step + 1) % log_every == 0:
+            print(f"    step {step + 1}: loss {np.mean(losses[-log_every:]):.4f}", flush=True)
+        if timer.step_done():
+            break
+    out = timer.summary()
+    out["final_loss"] = float(np.mean(losses[-10:]))
+    return out
+
+
+def train_wavelit(model, data, order, budget=None):
+    import keras
+
+    x, c, y = data
+
+    class Batches(keras.utils.PyDataset):
+        def __len__(self):
+            return len(order)
+
+        def __getitem__(self, i):
+            idx = order[i]
+            inputs = x[idx] if c is None else {"fields": x[idx], "constants": c[idx]}
+            return inputs, y[idx]
+
+    timer = StepTimer(budget)
+
+    class Timing(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            timer.begin()
+
+        def on_train_batch_end(self, batch, logs=None):
+            if timer.step_done():
+                self.model.stop_training = True
+
+    history = model.fit(Batches(), epochs=1, verbose=2, callbacks=[Timing()])
+    out = timer.summary()
+    out["final_loss"] = float(history.history["loss"][-1])
+    return out
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def evaluate(predictor, test_windows, test_trajectories, cfg):
+    """One-step VRMSE over test windows and rollout VRMSE, physical units."""
+    from keras_wavelit.evaluation import evaluate_rollout
+    from keras_wavelit.evaluation.runs import load_trajectories  # noqa: F401 (documented path)
+
+    x, c, y, seq = test_windows
+    one_step = evaluate_rollout(predictor, np.concatenate([x, y], axis=1), n_steps_input=4, n_steps=1,
+                                constants=c, denormalize=seq.denormalize, windows=[("1:1", 1, 1)],
+                                divergence_threshold=None, field_names=seq.channel_names)
+    trajs, consts, tseq = test_trajectories
+    n_steps = min(cfg["rollout_steps"], trajs.shape[1] - 4)
+    rollout = evaluate_rollout(predictor, trajs, n_steps_input=4, n_steps=n_steps, constants=consts,
+                               denormalize=tseq.denormalize, windows=WINDOWS, field_names=tseq.channel_names)
+    row = {
+        "one_step_vrmse": one_step.score("1:1", "vrmse", "mean"),
+        "one_step_vrmse_median": one_step.score("1:1", "vrmse", "median"),
+        "one_step_windows": int(x.shape[0]),
+        "rollout_per_step_median": [float(v) for v in rollout.per_step("vrmse", "median")],
+        "diverged": [{"trajectory": d.trajectory, "step": d.step, "reason": d.reason} for d in rollout.divergences],
+    }
+    for name, _, _ in WINDOWS:
+        try:
+            row[name] = rollout.score(name, "vrmse", "median")
+        except KeyError:
+            row[name] = None
+    return row
+
+
+# --------------------------------------------------------------------------- report
+
+
+def machine():
+    import keras
+    import torch
+
+    cpu = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    versions = {"keras": keras.__version__, "torch": torch.__version__}
+    for mod in ("neuralop", "the_well", "jax"):
+        try:
+            versions[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001 - version lookup only
+            pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "keras_backend": keras.backend.backend(),
+            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
+            "versions": versions}
+
+
+def fmt(v, digits=4):
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "—" if v is None else str(v)
+    return f"{v:.{digits}f}"
+
+
+def markdown(result):
+    cfg = result["settings"]
+    info = result["machine"]
+    mode = (f"equal wall-clock budget of {result['budget_seconds']:.0f} s per model"
+            if result["budget_seconds"] else f"equal steps ({cfg['steps']} optimizer steps per model)")
+    lines = [
+        "# WaveLiT-1.2M against The Well's baselines",
+        "",
+        f"Protocol: {mode}, batch {cfg['batch_size']}, {cfg['resolution']}x{cfg['resolution']}, "
+        f"4 input steps -> 1; AdamW, peak learning rate {cfg['learning_rate']}, warm-up "
+        f"{cfg['warmup_steps']} steps, global clip norm 1.0; same batches in the same order for "
+        "every model. One-step VRMSE: mean over all test windows; rollout VRMSE: median over test "
+        "trajectories of the mean over each window's steps. Physical units, The Well's VRMSE.",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores; WaveLiT on Keras `{info['keras_backend']}`, "
+        f"baselines in PyTorch ({info['torch_threads']} threads); versions {json.dumps(info['versions'])}.",
+        "",
+    ]
+    for dataset, rows in result["datasets"].items():
+        lines += [f"## `{dataset}`", "",
+                  "| model | params | one-step VRMSE | [1:1] | [6:12] | [13:30] | steps | train s | steps/s |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        best = {k: min((r[k] for r in rows.values() if r.get(k) is not None), default=None)
+                for k in ("one_step_vrmse", "1:1", "6:12", "13:30")}
+        for name, r in rows.items():
+            def cell(k):
+                s = fmt(r.get(k))
+                return f"**{s}**" if r.get(k) is not None and r.get(k) == best[k] else s
+            div = f" ({len(r['diverged'])} diverged)" if r["diverged"] else ""
+            lines.append(
+                f"| {name}{div} | {r['params']:,} | {cell('one_step_vrmse')} | {cell('1:1')} | {cell('6:12')} | "
+                f"{cell('13:30')} | {r['steps']} | {r['train_seconds']:.0f} | {r['steps_per_second']:.2f} |")
+        lines.append("")
+    rerun = "python benchmarks/vs_well_baselines.py" + (" --quick" if result["quick"] else "")
+    if result["budget_seconds"]:
+        rerun += f" --budget-seconds {result['budget_seconds']:g}"
+    lines += [f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `{rerun}`.",
+              "Bold: best in the column. Plot: `" + result["plot"] + "`." if result.get("plot") else ""]
+    return "\n".join(lines) + "\n"
+
+
+def plot(result, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    datasets = list(result["datasets"])
+    fig, axes = plt.subplots(2, len(datasets), figsize=(4.6 * len(datasets), 7.5), squeeze=False)
+    for j, dataset in enumerate(datasets):
+        rows = result["datasets"][dataset]
+        names = list(rows)
+        vals = [rows[n]["one_step_vrmse"] for n in names]
+        ax = axes[0, j]
+        colors = ["tab:red" if n.startswith("WaveLiT") else "tab:gray" for n in names]
+        ax.bar(range(len(names)), vals, color=colors)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+        ax.set_title(f"{dataset}\none-step VRMSE (test mean)", fontsize=9)
+        ax = axes[1, j]
+        for n in names:
+            curve = np.asarray(rows[n]["rollout_per_step_median"], dtype=float)
+            ax.plot(np.arange(1, len(curve) + 1), curve, label=n, lw=2 if n.startswith("WaveLiT") else 1)
+        ax.set_yscale("log")
+        ax.set_xlabel("rollout step")
+        ax.set_ylabel("VRMSE (median over trajectories)")
+        ax.grid(alpha=0.3)
+        if j == 0:
+            ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- main
+
+
+def run_dataset(dataset, args, cfg, budget):
+    import keras
+    import torch
+
+    from keras_wavelit.data.simulate import dataset_dir, simulate
+    from keras_wavelit.evaluation.runs import load_trajectories
+    from keras_wavelit.models import WaveLiT
+
+    data_dir = os.path.join(args.work, "data")
+    if not os.path.exists(os.path.join(dataset_dir(data_dir, dataset), "stats.yaml")):
+        simulate(dataset, data_dir, resolution=cfg["resolution"], n_trajectories=cfg["trajectories"],
+                 n_steps=cfg["time_steps"], seed=args.seed, overwrite=True)
+    x, c, y, seq = load_split_windows(data_dir, dataset, "train")
+    test_windows = load_split_windows(data_dir, dataset, "test", max_windows=cfg["max_test_windows"], seed=args.seed)
+    test_trajectories = load_trajectories(data_dir, dataset, "test", 4)
+    n_channels = x.shape[-1]
+    n_const = 0 if c is None else c.shape[-1]
+    steps = cfg["steps"] if budget is None else 10**6
+    order = batch_indices(len(x), cfg["batch_size"], steps, args.seed)
+    print(f"\n== {dataset}: {len(x)} training windows, {n_channels} fields + {n_const} constants", flush=True)
+
+    rows = {}
+    # WaveLiT-1.2M with the paper's recipe (AdamW, warm-up + x0.99 decay, clip 1.0, EMA, WaveletLoss).
+    keras.utils.set_random_seed(args.seed)
+    wavelit = WaveLiT(size="1.2M", learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"])
+    sample = x[:1] if c is None else {"fields": x[:1], "constants": c[:1]}
+    wavelit(sample)
+    target = int(sum(np.prod(v.shape) for v in wavelit.trainable_weights))
+    print(f"  WaveLiT-1.2M: {target:,} trainable parameters", flush=True)
+    t = train_wavelit(wavelit, (x, c, y), order, budget)
+    rows["WaveLiT-1.2M"] = dict(params=target, **t, **evaluate(wavelit, test_windows, test_trajectories, cfg))
+    print("  ", {k: v for k, v in rows["WaveLiT-1.2M"].items() if k != "rollout_per_step_median"}, flush=True)
+
+    dim_in = 4 * n_channels + n_const
+    for name in args.baselines:
+        net, width, params = sized_baseline(name, dim_in, n_channels, cfg["resolution"], target)
+        print(f"  {name} (width {width}): {params:,} trainable parameters", flush=True)
+        t = train_baseline(net, (x, c, y), order, cfg, budget)
+        rows[name] = dict(params=params, width=width, **t,
+                          **evaluate(WellBaselineStep(net), test_windows, test_trajectories, cfg))
+        print("  ", {k: v for k, v in rows[name].items() if k != "rollout_per_step_median"}, flush=True)
+        del net
+        torch.set_grad_enabled(True)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated embedded datasets")
+    parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated Well models")
+    parser.add_argument("--quick", action="store_true", help="smoke run of every code path (< 5 minutes)")
+    parser.add_argument("--steps", type=int, help="optimizer steps per model (overrides the setting)")
+    parser.add_argument("--budget-seconds", type=float,
+                        help="train every model for this many wall-clock seconds instead of equal steps")
+    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: library default)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--work", default=os.path.join(HERE, "results", "raw", "vs_well_baselines"))
+    parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    args = parser.parse_args(argv)
+    args.datasets = [d for d in args.datasets.split(",") if d]
+    args.baselines = [b for b in args.baselines.split(",") if b]
+    for b in args.baselines:
+        if b not in BASELINES:
+            parser.error(f"unknown baseline {b!r}; choose from {', '.join(BASELINES)}")
+    try:
+        import the_well.benchmark.models  # noqa: F401
+    except ImportError as err:
+        sys.exit("This benchmark needs The Well's baseline models: create the benchmark environment "
+                 f"with `make bench-venv` (the_well[benchmark], neuraloperator 0.3.0). Import failed: {err}")
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = dict(SETTINGS["quick" if args.quick else "full"])
+    if args.steps:
+        cfg["steps"] = args.steps
+    args.work = os.path.join(args.work, "quick" if args.quick else "full")
+
+    t0 = time.time()
+    result = {"settings": cfg, "quick": args.quick, "budget_seconds": args.budget_seconds,
+              "seed": args.seed, "datasets": {}}
+    for dataset in args.datasets:
+        result["datasets"][dataset] = run_dataset(dataset, args, cfg, args.budget_seconds)
+    result["machine"] = machine()
+    result["total_seconds"] = time.time() - t0
+    os.makedirs(args.out, exist_ok=True)
+    stem = "vs_well_baselines" + ("_quick" if args.quick else "") + ("_budget" if args.budget_seconds else "")
+    result["plot"] = os.path.join("benchmarks", "results", stem + ".png")
+    plot(result, os.path.join(args.out, stem + ".png"))
+    with open(os.path.join(args.out, stem + ".json"), "w") as f:
+        json.dump(result, f, indent=2)
+    text = markdown(result)
+    with open(os.path.join(args.out, stem + ".md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
