@@ -1,11 +1,14 @@
 import numpy as np
 import pytest
 
+import keras
+
+from keras_wavelit.ops import resolve_solver
 from keras_wavelit.ops import spd_solve
 from layer_contract import to_numpy
 
 
-@pytest.mark.parametrize("solver", ["gauss_jordan", "linalg"])
+@pytest.mark.parametrize("solver", ["auto", "gauss_jordan", "linalg"])
 def test_batched_spd_solve(solver):
     rng = np.random.default_rng(0)
     m = rng.standard_normal((3, 2, 40, 8))
@@ -18,3 +21,12 @@ def test_batched_spd_solve(solver):
 def test_unknown_solver():
     with pytest.raises(ValueError, match="Unknown solver"):
         spd_solve(np.eye(2, dtype="float32"), np.ones((2, 1), "float32"), solver="qr")
+
+
+def test_auto_solver_per_backend():
+    # No LAPACK call inside jitted JAX programs; the backend's own solve elsewhere.
+    expected = "gauss_jordan" if keras.backend.backend() == "jax" else "linalg"
+    assert resolve_solver("auto") == expected
+    assert resolve_solver("linalg") == "linalg"
+    with pytest.raises(ValueError, match="Unknown solver"):
+        resolve_solver("cholesky")

@@ -8,6 +8,57 @@ from keras_wavelit.ops.boundary import pad_spatial
 CONV_MODES = ("reflect", "periodic", "zeros")
 
 
+def _shifted_sum(x, kernel, h, w):
+    """``sum_ij x[:, i:i+h, j:j+w, :] * kernel[i, j]`` (a "valid" depthwise
+    correlation of the padded ``x``)."""
+    k = kernel.shape[0]
+    out = None
+    for i in range(k):
+        for j in range(k):
+            term = x[:, i : i + h, j : j + w, :] * kernel[i, j]
+            out = term if out is None else out + term
+    return out
+
+
+def _valid_depthwise(x, kernel, h, w):
+    """Valid depthwise correlation of padded ``x (B, h+k-1, w+k-1, C)`` with
+    ``kernel (k, k, C)``, with a hand-written gradient.
+
+    Forward and input gradient are sums of ``k*k`` shifted, channel-scaled
+    copies (fused elementwise work; XLA's CPU depthwise convolution and its
+    gradient are much slower for these small kernels). The kernel gradient is
+    one contraction of the ``k*k`` stacked input windows with the output
+    gradient: left to autodiff it becomes ``k*k`` separate channel
+    reductions, which XLA fuses with recomputed forward terms into very slow
+    loops on CPU: over half of a JAX training step of WaveLiT-1.2M at 64x64
+    (``benchmarks/profile_step.py``); with this gradient the step took 4.7 s
+    instead of 10.1 s on a 2-core CPU. Used on the XLA backends (JAX,
+    TensorFlow).
+    """
+    k = kernel.shape[0]
+
+    @ops.custom_gradient
+    def correlate(x, kernel):
+        out = _shifted_sum(x, kernel, h, w)
+
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            # d x: the full correlation of the zero-padded gradient with the
+            # flipped kernel, again a shifted sum.
+            g_pad = ops.pad(upstream, ((0, 0), (k - 1, k - 1), (k - 1, k - 1), (0, 0)))
+            d_x = _shifted_sum(g_pad, ops.flip(ops.flip(kernel, 0), 1), h + k - 1, w + k - 1)
+            windows = ops.stack(
+                [x[:, i : i + h, j : j + w, :] for i in range(k) for j in range(k)], axis=0
+            )  # (k*k, B, h, w, C)
+            d_kernel = ops.einsum("nbhwc,bhwc->nc", windows, upstream)
+            return d_x, ops.reshape(d_kernel, (k, k, -1))
+
+        return out, grad
+
+    return correlate(x, kernel)
+
+
 @keras.saving.register_keras_serializable(package="keras_wavelit")
 class BoundaryDepthwiseConv2D(keras.layers.Layer):
     """``k x k`` depthwise convolution with boundary-aware padding.
@@ -76,18 +127,14 @@ class BoundaryDepthwiseConv2D(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        # A sum of k*k shifted, channel-scaled copies. XLA's CPU depthwise
-        # convolution (and its gradient) is an order of magnitude slower than
-        # these fused elementwise operations for the small kernels used here.
-        k = self.kernel_size
         h, w = inputs.shape[1], inputs.shape[2]
-        x = pad_spatial(inputs, k // 2, self.mode)
+        x = pad_spatial(inputs, self.kernel_size // 2, self.mode)
         kernel = ops.cast(self.depthwise_kernel[..., 0], x.dtype)  # (k, k, C)
-        out = None
-        for i in range(k):
-            for j in range(k):
-                term = x[:, i : i + h, j : j + w, :] * kernel[i, j]
-                out = term if out is None else out + term
+        if keras.backend.backend() in ("jax", "tensorflow"):
+            out = _valid_depthwise(x, kernel, h, w)
+        else:
+            # PyTorch runs eagerly: autodiff of the shifted sum is as fast.
+            out = _shifted_sum(x, kernel, h, w)
         if self.bias is not None:
             out = out + ops.cast(self.bias, x.dtype)
         return out

@@ -9,6 +9,7 @@ from keras import ops
 
 from keras_wavelit.layers.boundary_depthwise_conv import BoundaryDepthwiseConv2D
 from keras_wavelit.layers.rotary_embedding_2d import RotaryEmbedding2D
+from keras_wavelit.ops.spd_solve import SOLVERS
 from keras_wavelit.ops.spd_solve import spd_solve
 
 ATTENTION_KINDS = ("linear", "softmax")
@@ -56,7 +57,10 @@ class RidgeLinearAttention(keras.layers.Layer):
         value_projection: bool, use ``v = x W_v`` instead of ``v = x``.
         mode: boundary mode of the LePE convolution (``"reflect"``,
             ``"periodic"``, ``"zeros"``).
-        solver: ``"gauss_jordan"`` (default) or ``"linalg"``.
+        solver: ``"auto"`` (default: Gauss-Jordan elimination in
+            ``keras.ops`` on JAX, ``keras.ops.linalg.solve`` on TensorFlow
+            and PyTorch), ``"gauss_jordan"`` or ``"linalg"``; see
+            :func:`keras_wavelit.ops.spd_solve`.
         use_bias: bool, biases of the projections. Defaults to True.
         **kwargs: base layer keyword arguments.
 
@@ -85,7 +89,7 @@ class RidgeLinearAttention(keras.layers.Layer):
         lepe=True,
         value_projection=False,
         mode="reflect",
-        solver="gauss_jordan",
+        solver="auto",
         use_bias=True,
         **kwargs,
     ):
@@ -96,6 +100,8 @@ class RidgeLinearAttention(keras.layers.Layer):
             )
         if ridge_lambda <= 0:
             raise ValueError(f"`ridge_lambda` must be > 0, got {ridge_lambda}.")
+        if solver not in SOLVERS:
+            raise ValueError(f"Unknown solver {solver!r}; expected one of {SOLVERS}.")
         self.num_heads = num_heads
         self.attention = attention
         self.ridge = ridge

@@ -87,7 +87,7 @@ class RidgeMILABlock(keras.layers.Layer):
         mila=True,
         value_projection=False,
         mode="reflect",
-        solver="gauss_jordan",
+        solver="auto",
         layer_norm_epsilon=1e-6,
         **kwargs,
     ):

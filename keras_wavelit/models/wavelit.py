@@ -130,7 +130,7 @@ class WaveLiT(keras.Model):
         cpe=True,
         mila=True,
         value_projection=False,
-        solver="gauss_jordan",
+        solver="auto",
         fpn_upsample="bilinear",
         predict_residual=False,
         auto_compile=True,

@@ -3,5 +3,6 @@
 from keras_wavelit.ops.boundary import boundary_indices
 from keras_wavelit.ops.boundary import pad_axis
 from keras_wavelit.ops.boundary import pad_spatial
+from keras_wavelit.ops.spd_solve import resolve_solver
 from keras_wavelit.ops.spd_solve import spd_solve
 from keras_wavelit.ops.wavelet_filters import WaveletFilterBank

@@ -3,26 +3,46 @@
 The ridge state of linear attention (paper Appendix A, DESIGN 2.2) needs
 ``(G + lambda I)^-1 B`` for a ``d x d`` Gram matrix per head. LAPACK-backed
 solvers inside jitted JAX programs were seen to hang on small CPU machines,
-so the default solver here is Gauss-Jordan elimination written with plain
+so on JAX the default solver is Gauss-Jordan elimination written with plain
 tensor operations (no pivoting is needed for symmetric positive-definite
-matrices). It costs ``O(d^3 + d^2 k)`` per system, is differentiable on every
-backend, and produces identical programs on JAX, TensorFlow and PyTorch.
+matrices), compiled as one loop step. It costs ``O(d^3 + d^2 k)`` per system
+and is differentiable on every backend. On TensorFlow and PyTorch the default
+is the backend's own solve (``keras.ops.linalg.solve``): XLA's solve on
+TensorFlow compiles in seconds where the unrolled elimination took minutes,
+and PyTorch's eager solve is one call instead of ``d`` small ones.
 """
 
 import keras
 from keras import ops
 
-SOLVERS = ("gauss_jordan", "linalg")
+SOLVERS = ("auto", "gauss_jordan", "linalg")
 
 
-def spd_solve(a, b, solver="gauss_jordan"):
+def resolve_solver(solver="auto"):
+    """The solver that ``solver`` means on the current backend.
+
+    ``"auto"`` is ``"gauss_jordan"`` on JAX (no LAPACK call inside jitted
+    programs) and ``"linalg"`` on TensorFlow and PyTorch.
+
+    Raises:
+        ValueError: for a name outside ``SOLVERS``.
+    """
+    if solver not in SOLVERS:
+        raise ValueError(f"Unknown solver {solver!r}; expected one of {SOLVERS}.")
+    if solver == "auto":
+        return "gauss_jordan" if keras.backend.backend() == "jax" else "linalg"
+    return solver
+
+
+def spd_solve(a, b, solver="auto"):
     """Solves ``a @ x = b`` for batches of symmetric positive-definite ``a``.
 
     Args:
         a: tensor ``(..., d, d)``, symmetric positive definite.
         b: tensor ``(..., d, k)`` (a matrix right-hand side; pass ``k = 1``
             for a single vector).
-        solver: ``"gauss_jordan"`` (default; unrolled elimination in
+        solver: ``"auto"`` (default: ``"gauss_jordan"`` on JAX,
+            ``"linalg"`` elsewhere), ``"gauss_jordan"`` (elimination in
             ``keras.ops``) or ``"linalg"`` (``keras.ops.linalg.solve``).
 
     Returns:
@@ -35,12 +55,11 @@ def spd_solve(a, b, solver="gauss_jordan"):
     >>> b = np.array([[1.0], [2.0]], "float32")
     >>> x = spd_solve(a, b)
     """
+    solver = resolve_solver(solver)
     a = ops.convert_to_tensor(a)
     b = ops.convert_to_tensor(b, dtype=a.dtype)
     if solver == "linalg":
         return ops.linalg.solve(a, b)
-    if solver != "gauss_jordan":
-        raise ValueError(f"Unknown solver {solver!r}; expected one of {SOLVERS}.")
     d = a.shape[-1]
     if d is None:
         raise ValueError(
