@@ -306,14 +306,14 @@ def _fmt(v, spec):
 
 def table(results):
     head = ("| backend | threads | preset | params | grid | attention | steps/s | step (s) "
-            "| compile (s) | peak RSS (MB) | GFLOP/step | efficiency |")
-    lines = [head, "|" + "---|" * 12]
+            "| compile (s) | peak RSS (MB) | GFLOP/step | efficiency | load |")
+    lines = [head, "|" + "---|" * 13]
     for r in results:
         ok = r.get("status") == "ok"
         flops = r.get("flops_per_step")
         eff = r.get("efficiency")
         lines.append(
-            "| {} | {} | {} | {} | {}² | {} | {} | {} | {} | {} | {} | {} |".format(
+            "| {} | {} | {} | {} | {}² | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                 r["backend"], "all" if r.get("threads", "library default") == "library default"
                 else r["threads"], r["size"], f"{r['params']:,}" if "params" in r else "-",
                 r["resolution"], r["attention"],
@@ -322,6 +322,7 @@ def table(results):
                 _fmt(r.get("peak_rss_mb"), ".0f"),
                 "-" if flops is None else f"{flops / 1e9:.1f}",
                 "-" if eff is None else f"{100 * eff:.1f}%",
+                _fmt(r.get("load_average"), ".1f"),
             )
         )
     return "\n".join(lines)
@@ -339,7 +340,7 @@ def fastest_summary(results):
         if len(rs) < 2:
             continue
         rs = sorted(rs, key=lambda r: r["median_step_s"])
-        best, second = rs[0], rs[1]
+        best = rs[0]
         lines.append(
             f"{size} {res}² {att} (threads: {threads}): {best['backend']} fastest, "
             + ", ".join(f"{r['backend']} x{r['median_step_s'] / best['median_step_s']:.2f} slower" for r in rs[1:])
@@ -366,7 +367,8 @@ def parse_args(argv=None):
     p.add_argument("--timeout", type=float, default=1800, help="seconds per configuration")
     p.add_argument("--output", default=os.path.join(HERE, "results", "model_throughput.json"))
     p.add_argument("--append", action="store_true",
-                   help="merge into an existing --output (same configuration replaced)")
+                   help="merge into an existing --output (a configuration measured again "
+                        "replaces the old result, which moves to 'superseded')")
     # Worker mode (internal).
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--size", help=argparse.SUPPRESS)
@@ -426,7 +428,12 @@ def main(argv=None):
                          str(r.get("threads", "library default")))
         new_keys = {key(r) for r in results}
         record["results"] = [r for r in old.get("results", []) if key(r) not in new_keys] + results
-        record.setdefault("runs", old.get("runs", []))
+        # Replaced results are kept, not lost.
+        record["superseded"] = old.get("superseded", []) + [
+            r for r in old.get("results", []) if key(r) in new_keys
+        ]
+        for k, v in old.items():
+            record.setdefault(k, v)
     record.setdefault("runs", [])
     record["runs"].append({"argv": sys.argv[1:], "date": time.strftime("%Y-%m-%d %H:%M:%S"),
                            "steps": args.steps, "warmup": args.warmup})

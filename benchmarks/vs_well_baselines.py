@@ -54,7 +54,7 @@ WINDOWS = (("1:1", 1, 1), ("6:12", 6, 12), ("13:30", 13, 30))
 
 SETTINGS = {
     # Full default: 64x64, 4 -> 1, batch 4.
-    "full": dict(resolution=64, trajectories=24, time_steps=40, steps=300, batch_size=4,
+    "full": dict(resolution=64, trajectories=24, time_steps=40, steps=200, batch_size=4,
                  learning_rate=1e-3, warmup_steps=30, rollout_steps=30, max_test_windows=64),
     # Smoke run: every code path, tiny numbers.
     "quick": dict(resolution=64, trajectories=8, time_steps=36, steps=6, batch_size=4,
@@ -278,7 +278,6 @@ def train_wavelit(model, data, order, budget=None):
 def evaluate(predictor, test_windows, test_trajectories, cfg):
     """One-step VRMSE over test windows and rollout VRMSE, physical units."""
     from keras_wavelit.evaluation import evaluate_rollout
-    from keras_wavelit.evaluation.runs import load_trajectories  # noqa: F401 (documented path)
 
     x, c, y, seq = test_windows
     one_step = evaluate_rollout(predictor, np.concatenate([x, y], axis=1), n_steps_input=4, n_steps=1,
