@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -34,17 +35,44 @@ def test_levels_zero_is_the_block():
     np.testing.assert_allclose(to_numpy(fpn(x)), to_numpy(block(x)), rtol=1e-6, atol=1e-6)
 
 
-def test_aggregation_formula_nearest():
+@pytest.mark.parametrize("combine", ["residual", "output"])
+def test_aggregation_formula_nearest(combine):
     x = np.random.default_rng(1).standard_normal((1, 8, 8, 16)).astype("float32")
     block = RidgeMILABlock(num_heads=2)
-    fpn = SharedFPN(block, levels=1, upsample="nearest")
+    fpn = SharedFPN(block, levels=1, upsample="nearest", combine=combine)
     out = to_numpy(fpn(x))
     fpn.level_weights.assign(np.array([0.3, 0.9], "float32"))
     out = to_numpy(fpn(x))
     pooled = x.reshape(1, 4, 2, 4, 2, 16).mean(axis=(2, 4))
     y0 = to_numpy(block(x))
-    y1 = to_numpy(block(pooled)).repeat(2, axis=1).repeat(2, axis=2)
-    np.testing.assert_allclose(out, 0.3 * y0 + 0.9 * y1, rtol=1e-4, atol=1e-5)
+    y1 = to_numpy(block(pooled))
+    up = lambda a: a.repeat(2, axis=1).repeat(2, axis=2)  # noqa: E731
+    if combine == "residual":
+        expected = x + 0.3 * (y0 - x) + 0.9 * up(y1 - pooled)
+    else:
+        expected = 0.3 * y0 + 0.9 * up(y1)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_residual_combine_passes_fine_scales():
+    # A block that returns its input unchanged: the residual combination is
+    # the identity at any level count; the output combination blurs.
+    class Identity(keras.layers.Layer):
+        def call(self, x, training=None):
+            return x
+
+    x = np.random.default_rng(2).standard_normal((1, 8, 8, 4)).astype("float32")
+    np.testing.assert_allclose(to_numpy(SharedFPN(Identity(), levels=2)(x)), x, rtol=1e-6, atol=1e-6)
+    blurred = to_numpy(SharedFPN(Identity(), levels=2, combine="output")(x))
+    assert np.abs(blurred - x).max() > 0.1
+
+
+def test_configs_without_combine_load_as_output():
+    fpn = SharedFPN(RidgeMILABlock(num_heads=2), levels=1)
+    config = fpn.get_config()
+    assert config["combine"] == "residual"
+    del config["combine"]
+    assert SharedFPN.from_config(config).combine == "output"
 
 
 def test_initial_weights_sum_to_one():
@@ -60,3 +88,5 @@ def test_errors():
         SharedFPN(RidgeMILABlock(), levels=-1)
     with pytest.raises(ValueError, match="upsample"):
         SharedFPN(RidgeMILABlock(), upsample="cubic")
+    with pytest.raises(ValueError, match="combine"):
+        SharedFPN(RidgeMILABlock(), combine="sum")

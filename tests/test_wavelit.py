@@ -31,6 +31,17 @@ def tiny(**kw):
     return WaveLiT(**kw)
 
 
+def test_pyramid_combination_and_older_configs():
+    model = tiny(fpn_levels=1)
+    assert model.get_config()["fpn_combine"] == "residual"
+    assert all(m.combine == "residual" for m in model.mixers)
+    config = model.get_config()
+    del config["fpn_combine"]  # as saved before the argument existed
+    old = WaveLiT.from_config(config)
+    assert old.fpn_combine == "output"
+    assert all(m.combine == "output" for m in old.mixers)
+
+
 @pytest.mark.parametrize("size,target", [("1.2M", 1.2e6), ("9.5M", 9.5e6)])
 def test_preset_parameter_counts(size, target):
     model = WaveLiT(size=size, auto_compile=False)
@@ -46,7 +57,8 @@ def test_default_compile_is_the_paper_recipe():
     assert isinstance(opt, keras.optimizers.AdamW)
     assert isinstance(opt.learning_rate_schedule if hasattr(opt, "learning_rate_schedule") else opt._learning_rate, WarmupExponentialDecay)
     assert opt.global_clipnorm == 1.0
-    assert opt.use_ema
+    assert opt.use_ema and opt.ema_momentum == pytest.approx(0.99)
+    assert opt.ema_warmup == 10  # AdamWWithEMAWarmup
     assert opt.weight_decay == pytest.approx(1e-4)
     assert isinstance(model.loss, WaveletLoss)
     assert (model.loss.alpha, model.loss.beta) == (1.0, 1.0)

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 UPSAMPLE_MODES = ("bilinear", "nearest")
+COMBINE_MODES = ("residual", "output")
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
@@ -12,16 +13,30 @@ class SharedFPN(keras.layers.Layer):
 
     ``x_l = AvgPool2x2^l(x)`` and ``y_l = block(x_l)`` for
     ``l = 0 .. levels`` (the block sees the grid ``(h / 2^l, w / 2^l)``, so
-    RoPE is computed per level), then ``y = sum_l w_l Upsample_l(y_l)`` with
-    learned scalar weights ``w_l`` initialised to ``1 / (levels + 1)``.
-    ``levels=0`` is the plain block. Weight sharing adds only ``levels + 1``
-    parameters; the paper's default is ``levels=1`` (FPN-L1).
+    RoPE is computed per level), combined with learned scalar weights ``w_l``
+    initialised to ``1 / (levels + 1)``:
+
+    - ``combine="residual"`` (default): the levels mix the blocks' *updates*
+      and the full-resolution input passes through unchanged,
+      ``y = x + sum_l w_l Upsample_l(y_l - x_l)``;
+    - ``combine="output"``: ``y = sum_l w_l Upsample_l(y_l)`` (DESIGN 2.4
+      read literally). For a residual block, the input's fine scales then
+      reach the output only with weight ``w_0`` (1/2 for FPN-L1) while the
+      coarse levels add blurred copies of it, so every block damps the
+      residual stream's high frequencies. In ``benchmarks/ablations.py``
+      (400 steps, 32x32) this made each added level worse than none.
+
+    Both equal the plain block for ``levels=0`` (``w_0 = 1``). Weight
+    sharing adds only ``levels + 1`` parameters; the paper's default is
+    ``levels=1`` (FPN-L1). Layers saved before ``combine`` existed load as
+    ``combine="output"``, so their predictions do not change.
 
     Args:
         block: a Keras layer mapping ``(B, h, w, dim)`` to the same shape at
             any grid, typically :class:`RidgeMILABlock`.
         levels: int >= 0, number of coarser levels. Defaults to 1.
         upsample: ``"bilinear"`` (default) or ``"nearest"``.
+        combine: ``"residual"`` (default) or ``"output"``, see above.
         **kwargs: base layer keyword arguments.
 
     Call arguments:
@@ -39,7 +54,7 @@ class SharedFPN(keras.layers.Layer):
     (2, 16, 16, 64)
     """
 
-    def __init__(self, block, levels=1, upsample="bilinear", **kwargs):
+    def __init__(self, block, levels=1, upsample="bilinear", combine="residual", **kwargs):
         super().__init__(**kwargs)
         if isinstance(block, dict):
             block = keras.saving.deserialize_keras_object(block)
@@ -49,9 +64,12 @@ class SharedFPN(keras.layers.Layer):
             raise ValueError(
                 f"`upsample` must be one of {UPSAMPLE_MODES}, got {upsample!r}."
             )
+        if combine not in COMBINE_MODES:
+            raise ValueError(f"`combine` must be one of {COMBINE_MODES}, got {combine!r}.")
         self.block = block
         self.levels = levels
         self.upsample = upsample
+        self.combine = combine
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
@@ -74,11 +92,15 @@ class SharedFPN(keras.layers.Layer):
     def call(self, inputs, training=None):
         h, w = inputs.shape[1], inputs.shape[2]
         weights = ops.cast(self.level_weights, inputs.dtype)
-        out = weights[0] * self.block(inputs, training=training)
+        residual = self.combine == "residual"
+        y = self.block(inputs, training=training)
+        out = inputs + weights[0] * (y - inputs) if residual else weights[0] * y
         x = inputs
         for level in range(1, self.levels + 1):
             x = ops.average_pool(x, 2, strides=2, padding="valid")
             y = self.block(x, training=training)
+            if residual:
+                y = y - x
             if self.upsample == "nearest":
                 f = 2**level
                 y = ops.repeat(ops.repeat(y, f, axis=1), f, axis=2)
@@ -99,6 +121,7 @@ class SharedFPN(keras.layers.Layer):
                 "block": keras.saving.serialize_keras_object(self.block),
                 "levels": self.levels,
                 "upsample": self.upsample,
+                "combine": self.combine,
             }
         )
         return config
@@ -107,4 +130,6 @@ class SharedFPN(keras.layers.Layer):
     def from_config(cls, config):
         config = dict(config)
         config["block"] = keras.saving.deserialize_keras_object(config["block"])
+        # Saved before `combine` existed: keep the combination they were trained with.
+        config.setdefault("combine", "output")
         return cls(**config)

@@ -84,6 +84,9 @@ class WaveLiT(keras.Model):
             value_projection, solver: mixer switches, see
             :class:`RidgeMILABlock` (Table 14).
         fpn_upsample: ``"bilinear"`` (default) or ``"nearest"``.
+        fpn_combine: ``"residual"`` (default) or ``"output"``: how the
+            pyramid levels are combined, see :class:`SharedFPN`. Models
+            saved before this argument existed load as ``"output"``.
         predict_residual: bool, predict ``x_last + f(x)`` instead of
             ``f(x)``. Defaults to False.
         auto_compile: bool, compile with the paper's recipe at construction.
@@ -132,6 +135,7 @@ class WaveLiT(keras.Model):
         value_projection=False,
         solver="auto",
         fpn_upsample="bilinear",
+        fpn_combine="residual",
         predict_residual=False,
         auto_compile=True,
         learning_rate=1e-3,
@@ -178,6 +182,7 @@ class WaveLiT(keras.Model):
         self.value_projection = value_projection
         self.solver = solver
         self.fpn_upsample = fpn_upsample
+        self.fpn_combine = fpn_combine
         self.predict_residual = predict_residual
         self.auto_compile = auto_compile
         self.learning_rate = learning_rate
@@ -221,6 +226,7 @@ class WaveLiT(keras.Model):
                     block,
                     levels=self.fpn_levels,
                     upsample=fpn_upsample,
+                    combine=fpn_combine,
                     dtype=policy,
                     name=f"fpn_{i}",
                 )
@@ -432,6 +438,7 @@ class WaveLiT(keras.Model):
                 "value_projection": self.value_projection,
                 "solver": self.solver,
                 "fpn_upsample": self.fpn_upsample,
+                "fpn_combine": self.fpn_combine,
                 "predict_residual": self.predict_residual,
                 "auto_compile": self.auto_compile,
                 "learning_rate": self.learning_rate,
@@ -440,3 +447,10 @@ class WaveLiT(keras.Model):
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        # Saved before `fpn_combine` existed: keep the pyramid they were trained with.
+        config.setdefault("fpn_combine", "output")
+        return cls(**config)
