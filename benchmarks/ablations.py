@@ -30,7 +30,6 @@ Writes ``benchmarks/results/ablations[_quick].{md,json}``.
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
@@ -38,6 +37,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import numpy as np  # noqa: E402
+
+from records import machine_info  # noqa: E402
+from records import machine_line  # noqa: E402
+from records import write_record  # noqa: E402
 
 DEFAULT = {}  # C1, FPN-L1, bior2.2, loss (1, 1)
 
@@ -156,19 +159,6 @@ def ordering_sentence(rows, metric):
             f"{best_ours} (paper: {best_paper}).")
 
 
-def machine():
-    import keras
-
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "backend": keras.backend.backend(),
-            "keras": keras.__version__, "python": platform.python_version()}
-
-
 def markdown(result):
     cfg = result["settings"]
     info = result["machine"]
@@ -181,7 +171,7 @@ def markdown(result):
         f"{cfg['resolution']}x{cfg['resolution']}, the same batches for every row. Scores: mean over "
         f"{result['test_windows']} test windows, physical units; rollout = mean over {cfg['rollout']} steps.",
         "",
-        f"Machine: {info['cpu']}, {info['cores']} cores; Keras {info['keras']}, `{info['backend']}` backend.",
+        machine_line(info),
         "",
     ]
     for table in result["tables"]:
@@ -197,7 +187,7 @@ def markdown(result):
         lines += ["", f"Compared on {metric.replace('_', ' ')}: " + ordering_sentence(rows, metric), ""]
     rerun = "python benchmarks/ablations.py" + (" --quick" if result["quick"] else "")
     lines.append(f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `KERAS_BACKEND="
-                 f"{info['backend']} {rerun}`.")
+                 f"{info['keras_backend']} {rerun}`.")
     return "\n".join(lines) + "\n"
 
 
@@ -248,16 +238,9 @@ def main(argv=None):
             print("  ", cache[key], flush=True)
         row = dict(cache[key], label=label, kwargs=kwargs, loss=loss, paper=paper, paper_metric=paper_metric)
         result["tables"].setdefault(table, []).append(row)
-    result["machine"] = machine()
+    result["machine"] = machine_info()
     result["total_seconds"] = time.time() - t0
-    os.makedirs(args.out, exist_ok=True)
-    stem = "ablations_quick" if args.quick else "ablations"
-    with open(os.path.join(args.out, stem + ".json"), "w") as f:
-        json.dump(result, f, indent=2)
-    text = markdown(result)
-    with open(os.path.join(args.out, stem + ".md"), "w") as f:
-        f.write(text)
-    print(text)
+    write_record(args.out, "ablations_quick" if args.quick else "ablations", result, markdown(result))
 
 
 if __name__ == "__main__":

@@ -62,12 +62,12 @@ Results are printed as a table and written to
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import time
-from importlib import metadata
+
+from records import machine_info
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -268,38 +268,6 @@ def run_config(args, backend, size, resolution, attention):
     return dict(base, status=status, returncode=proc.returncode, stderr=proc.stderr[-2000:])
 
 
-def machine_info():
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    mem = None
-    try:
-        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError):
-        pass
-    versions = {}
-    for pkg in ("keras", "jax", "jaxlib", "tensorflow", "tensorflow-cpu", "torch", "numpy"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return {
-        "cpu": cpu,
-        "logical_cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "memory_gib": None if mem is None else round(mem, 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "versions": versions,
-    }
-
-
 def _fmt(v, spec):
     return "-" if v is None else format(v, spec)
 
@@ -389,7 +357,7 @@ def main(argv=None):
     sizes = [s for s in args.sizes.split(",") if s]
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
     attentions = [a for a in args.attentions.split(",") if a]
-    info = machine_info()
+    info = machine_info(keras_backend=False)
     print(f"{info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB; "
           f"steps {args.steps} after {args.warmup} warm-up; threads {args.threads or 'default'}",
           flush=True)

@@ -15,11 +15,13 @@ Writes benchmarks/results/rollout_finetuning.{md,json} (with the machine).
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+from records import machine_info  # noqa: E402
+from records import machine_line  # noqa: E402
 
 #: (label, method, unroll, causal eps) as in the paper's Tables 11 and 12.
 METHODS = [
@@ -38,19 +40,6 @@ SETTINGS = {
     "quick": dict(resolution=32, trajectories=8, steps=64, dim=16, depth=1, epochs=2,
                   steps_per_epoch=10, ft_epochs=1, ft_steps_per_epoch=3, max_trajectories=1),
 }
-
-
-def machine():
-    import keras
-
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "backend": keras.backend.backend(),
-            "keras": keras.__version__, "python": platform.python_version()}
 
 
 def scores(result):
@@ -122,7 +111,7 @@ def main(argv=None):
         timings[label] = time.time() - t
         print(label, rows[label], flush=True)
 
-    info = machine()
+    info = machine_info()
     result = {"machine": info, "settings": cfg, "dataset": args.dataset, "rows": rows,
               "seconds": timings, "total_seconds": time.time() - t0}
     os.makedirs(args.out, exist_ok=True)
@@ -131,8 +120,7 @@ def main(argv=None):
         json.dump(result, f, indent=2)
     lines = [
         f"# Rollout finetuning on `{args.dataset}`", "",
-        f"Machine: {info['cpu']}, {info['cores']} cores; Keras {info['keras']}, "
-        f"`{info['backend']}` backend. Settings: {json.dumps(cfg)}.", "",
+        machine_line(info) + f" Settings: {json.dumps(cfg)}.", "",
         "Rollout VRMSE (median over test trajectories, physical units; the paper's Table 11) "
         "and one-step metrics (Table 12):", "",
         "| method | short [2:8] | medium [9:26] | long [27:56] | one-step MSE | one-step rel. L2 | one-step VRMSE | diverged |",

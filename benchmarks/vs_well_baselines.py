@@ -35,10 +35,8 @@ Writes ``benchmarks/results/vs_well_baselines[_quick|_budget].{md,json,png}``.
 """
 
 import argparse
-import json
 import math
 import os
-import platform
 import sys
 import time
 
@@ -47,6 +45,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import numpy as np  # noqa: E402
+
+from records import machine_info  # noqa: E402
+from records import machine_line  # noqa: E402
+from records import write_record  # noqa: E402
 
 DATASETS = ("acoustic_scattering_2d", "gray_scott_2d", "kolmogorov_2d")
 BASELINES = ("UNetClassic", "UNetConvNext", "FNO", "TFNO")
@@ -306,24 +308,11 @@ def evaluate(predictor, test_windows, test_trajectories, cfg):
 
 
 def machine():
-    import keras
     import torch
 
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    versions = {"keras": keras.__version__, "torch": torch.__version__}
-    for mod in ("neuralop", "the_well", "jax"):
-        try:
-            versions[mod] = __import__(mod).__version__
-        except Exception:  # noqa: BLE001 - version lookup only
-            pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "keras_backend": keras.backend.backend(),
-            "torch_threads": torch.get_num_threads(), "python": platform.python_version(),
-            "versions": versions}
+    info = machine_info()
+    info["torch_threads"] = torch.get_num_threads()
+    return info
 
 
 def fmt(v, digits=4):
@@ -346,8 +335,8 @@ def markdown(result):
         "every model. One-step VRMSE: mean over all test windows; rollout VRMSE: median over test "
         "trajectories of the mean over each window's steps. Physical units, The Well's VRMSE.",
         "",
-        f"Machine: {info['cpu']}, {info['cores']} cores; WaveLiT on Keras `{info['keras_backend']}`, "
-        f"baselines in PyTorch ({info['torch_threads']} threads); versions {json.dumps(info['versions'])}.",
+        machine_line(info) + f" WaveLiT on Keras `{info['keras_backend']}`, baselines in PyTorch "
+        f"({info['torch_threads']} intra-op threads).",
         "",
     ]
     for dataset, rows in result["datasets"].items():
@@ -498,12 +487,7 @@ def main(argv=None):
     stem = "vs_well_baselines" + ("_quick" if args.quick else "") + ("_budget" if args.budget_seconds else "")
     result["plot"] = os.path.join("benchmarks", "results", stem + ".png")
     plot(result, os.path.join(args.out, stem + ".png"))
-    with open(os.path.join(args.out, stem + ".json"), "w") as f:
-        json.dump(result, f, indent=2)
-    text = markdown(result)
-    with open(os.path.join(args.out, stem + ".md"), "w") as f:
-        f.write(text)
-    print(text)
+    write_record(args.out, stem, result, markdown(result))
 
 
 if __name__ == "__main__":

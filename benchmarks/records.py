@@ -1,0 +1,76 @@
+"""What every benchmark record holds: the machine it ran on, and its files.
+
+Imported by the scripts in this folder (``python benchmarks/<script>.py``
+puts the folder on ``sys.path``).
+"""
+
+import json
+import os
+import platform
+from importlib import metadata
+
+#: Distributions whose versions a record lists when installed.
+PACKAGES = ("keras", "jax", "jaxlib", "tensorflow", "tensorflow-cpu", "torch", "numpy",
+            "PyWavelets", "the_well", "neuraloperator")
+
+
+def cpu_name():
+    """The CPU model from /proc/cpuinfo, else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def machine_info(keras_backend=True):
+    """CPU, cores, memory, OS, Python and package versions of this machine.
+
+    Args:
+        keras_backend: include ``keras_backend`` (imports Keras).
+    """
+    try:
+        memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError):
+        memory = None
+    versions = {}
+    for pkg in PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
+    info = {
+        "cpu": cpu_name(),
+        "logical_cores": os.cpu_count(),
+        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "memory_gib": memory,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+    if keras_backend:
+        import keras
+
+        info["keras_backend"] = keras.backend.backend()
+    return info
+
+
+def machine_line(info):
+    """One markdown sentence naming the machine and the software."""
+    versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
+    backend = f"; Keras backend `{info['keras_backend']}`" if "keras_backend" in info else ""
+    return (f"Machine: {info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB, "
+            f"Python {info['python']}{backend}; {versions}.")
+
+
+def write_record(out_dir, stem, result, markdown_text):
+    """Writes ``<stem>.json`` and ``<stem>.md`` to ``out_dir`` and prints the markdown."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, stem + ".json"), "w") as f:
+        json.dump(result, f, indent=2)
+    with open(os.path.join(out_dir, stem + ".md"), "w") as f:
+        f.write(markdown_text)
+    print(markdown_text)
