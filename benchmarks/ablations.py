@@ -24,7 +24,8 @@ once.
     KERAS_BACKEND=torch python benchmarks/ablations.py --quick   # smoke run, 2 minutes
     python benchmarks/ablations.py --tables 2,3                  # a subset
 
-Writes ``benchmarks/results/ablations[_quick].{md,json}``.
+Writes ``benchmarks/results/ablations[_<tables>][_quick].{md,json}`` (the
+table numbers appear in the name when ``--tables`` selects a subset).
 """
 
 import argparse
@@ -240,7 +241,8 @@ def main(argv=None):
         result["tables"].setdefault(table, []).append(row)
     result["machine"] = machine_info()
     result["total_seconds"] = time.time() - t0
-    write_record(args.out, "ablations_quick" if args.quick else "ablations", result, markdown(result))
+    stem = "ablations" + ("" if tables == list(TABLE_TITLE) else "_" + "_".join(tables))
+    write_record(args.out, stem + ("_quick" if args.quick else ""), result, markdown(result))
 
 
 if __name__ == "__main__":
