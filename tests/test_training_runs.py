@@ -89,7 +89,9 @@ def test_train_resumes_after_kill_then_finetune_evaluate_report(tmp_path):
     while time.time() < deadline and proc.poll() is None:
         if len(read_history(history).get("loss", [])) >= 2:
             break
-        time.sleep(0.2)
+        # Poll often: the kill should land during epoch 3's steps, not while
+        # its backup is written (that case resumes from the previous backup).
+        time.sleep(0.05)
     if proc.poll() is not None:
         pytest.fail("training ended before it could be interrupted:\n" + proc.stdout.read()[-3000:])
     os.killpg(proc.pid, signal.SIGKILL)

@@ -54,8 +54,11 @@ def _input_shapes(x):
 
 def _callbacks(run_dir, verbose):
     return [
+        # double_checkpoint: the previous epoch's backup is kept, so a process
+        # killed while writing the latest one resumes from the one before.
         keras.callbacks.BackupAndRestore(
-            os.path.join(run_dir, "backup"), save_freq="epoch", delete_checkpoint=True
+            os.path.join(run_dir, "backup"), save_freq="epoch", delete_checkpoint=True,
+            double_checkpoint=True,
         ),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
         NaNGuard(os.path.join(run_dir, "last_good.weights.h5"), verbose=verbose),
