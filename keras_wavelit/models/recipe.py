@@ -1,7 +1,5 @@
 """The paper's training recipe (Appendix E) as ``compile`` arguments."""
 
-import keras
-
 from keras_wavelit.losses.wavelet_loss import WaveletLoss
 from keras_wavelit.optimizers.adamw_with_ema_warmup import AdamWWithEMAWarmup
 from keras_wavelit.optimizers.warmup_exponential_decay import WarmupExponentialDecay
