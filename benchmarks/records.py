@@ -9,21 +9,11 @@ import os
 import platform
 from importlib import metadata
 
+from keras_wavelit.demo import cpu_name
+
 #: Distributions whose versions a record lists when installed.
 PACKAGES = ("keras", "jax", "jaxlib", "tensorflow", "tensorflow-cpu", "torch", "numpy",
             "PyWavelets", "the_well", "neuraloperator")
-
-
-def cpu_name():
-    """The CPU model from /proc/cpuinfo, else what ``platform`` knows."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
 
 
 def machine_info(keras_backend=True):

@@ -35,7 +35,8 @@ DEMO_SETTINGS = {
 }
 
 
-def _cpu_name():
+def cpu_name():
+    """The CPU model (from /proc/cpuinfo on Linux), for reports."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -126,7 +127,7 @@ def run_demo(out_dir="report", dataset="acoustic_scattering_2d", quick=False, se
         f"sampling steps with unroll {cfg['unroll']}.",
         "",
         f"Ran on Keras {keras.__version__} with the `{keras.backend.backend()}` backend, "
-        f"{_cpu_name()} ({os.cpu_count()} cores).",
+        f"{cpu_name()} ({os.cpu_count()} cores).",
         "",
         "| phase | seconds |", "|---|---|",
     ] + [f"| {k} | {v:.0f} |" for k, v in times.items()]
