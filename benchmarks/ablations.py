@@ -187,6 +187,8 @@ def markdown(result):
                          f"{r['train_seconds']:.0f} | {r['paper']} ({r['paper_metric']}) |")
         lines += ["", f"Compared on {metric.replace('_', ' ')}: " + ordering_sentence(rows, metric), ""]
     rerun = "python benchmarks/ablations.py" + (" --quick" if result["quick"] else "")
+    if list(result["tables"]) != list(TABLE_TITLE):
+        rerun += " --tables " + ",".join(result["tables"])
     lines.append(f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `KERAS_BACKEND="
                  f"{info['keras_backend']} {rerun}`.")
     return "\n".join(lines) + "\n"
