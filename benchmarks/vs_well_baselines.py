@@ -168,16 +168,36 @@ def load_split_windows(data_dir, dataset, split, max_windows=None, seed=0):
     return x, c, y, seq
 
 
-def batch_indices(n_samples, batch_size, steps, seed):
-    """The one stream of batch indices that every model trains on."""
-    rng = np.random.default_rng(seed)
-    out, pool = [], np.empty(0, dtype=int)
-    for _ in range(steps):
-        if len(pool) < batch_size:
-            pool = np.concatenate([pool, rng.permutation(n_samples)])
-        out.append(pool[:batch_size])
-        pool = pool[batch_size:]
-    return out
+class BatchOrder:
+    """The one stream of batch indices that every model trains on.
+
+    Batch ``i`` holds positions ``i * batch_size ...`` of a concatenation of
+    seeded permutations of the samples. Permutations are drawn on demand, so
+    a budgeted run (up to ``steps = 10**6``) costs nothing up front.
+    """
+
+    def __init__(self, n_samples, batch_size, steps, seed):
+        self.n_samples = n_samples
+        self.batch_size = batch_size
+        self.steps = steps
+        self._rng = np.random.default_rng(seed)
+        self._permutations = []
+
+    def __len__(self):
+        return self.steps
+
+    def __getitem__(self, i):
+        if not 0 <= i < self.steps:
+            raise IndexError(i)
+        start = i * self.batch_size
+        while len(self._permutations) * self.n_samples < start + self.batch_size:
+            self._permutations.append(self._rng.permutation(self.n_samples))
+        epoch, offset = divmod(start, self.n_samples)
+        window = np.concatenate(self._permutations[epoch : epoch + 2])
+        return window[offset : offset + self.batch_size]
+
+    def __iter__(self):
+        return (self[i] for i in range(self.steps))
 
 
 # --------------------------------------------------------------------------- training
@@ -400,7 +420,6 @@ def plot(result, path):
 
 def run_dataset(dataset, args, cfg, budget):
     import keras
-    import torch
 
     from keras_wavelit.data.simulate import dataset_dir, simulate
     from keras_wavelit.evaluation.runs import load_trajectories
@@ -416,7 +435,7 @@ def run_dataset(dataset, args, cfg, budget):
     n_channels = x.shape[-1]
     n_const = 0 if c is None else c.shape[-1]
     steps = cfg["steps"] if budget is None else 10**6
-    order = batch_indices(len(x), cfg["batch_size"], steps, args.seed)
+    order = BatchOrder(len(x), cfg["batch_size"], steps, args.seed)
     print(f"\n== {dataset}: {len(x)} training windows, {n_channels} fields + {n_const} constants", flush=True)
 
     rows = {}
@@ -440,7 +459,6 @@ def run_dataset(dataset, args, cfg, budget):
                           **evaluate(WellBaselineStep(net), test_windows, test_trajectories, cfg))
         print("  ", {k: v for k, v in rows[name].items() if k != "rollout_per_step_median"}, flush=True)
         del net
-        torch.set_grad_enabled(True)
     return rows
 
 
