@@ -68,6 +68,8 @@ import sys
 import time
 
 from records import machine_info
+from threads import limit_threads
+from threads import thread_env
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -83,20 +85,6 @@ def _rss_mb():
 
     kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return kb / 1024.0 if sys.platform != "darwin" else kb / 2**20
-
-
-def _limit_threads(backend, threads):
-    if not threads:
-        return
-    if backend == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
 
 
 def _jax_flops(model, x, y, repeats=2):
@@ -149,7 +137,7 @@ def worker(args):
     import numpy as np
 
     backend = keras.backend.backend()
-    _limit_threads(backend, args.threads)
+    limit_threads(backend, args.threads)
     sys.path.insert(0, ROOT)
     from keras_wavelit.models import WaveLiT
 
@@ -250,10 +238,7 @@ def run_config(args, backend, size, resolution, attention):
     ]
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
-    if args.threads:
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.threads)
-        if backend == "jax" and args.threads == 1:
-            env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    thread_env(env, backend, args.threads)
     t0 = time.perf_counter()
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)

@@ -50,6 +50,9 @@ import sys
 import time
 from importlib import metadata
 
+from threads import limit_threads
+from threads import thread_env
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEFAULT_GRIDS = (16, 32, 64, 128)
@@ -220,29 +223,12 @@ def make_train_step(block, x):
 # ---------------------------------------------------------------------------
 # Worker: one configuration, in its own process.
 # ---------------------------------------------------------------------------
-def limit_threads(threads):
-    """Caps intra-op threads (``--threads``); call before any computation."""
-    import keras
-
-    backend = keras.backend.backend()
-    if backend == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
-    elif backend == "tensorflow":
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    # JAX: set through XLA_FLAGS in the subprocess environment (run_config).
-
-
 def run_worker(args):
     import keras
     import numpy as np
 
     if args.threads:
-        limit_threads(args.threads)
+        limit_threads(keras.backend.backend(), args.threads)
 
     sys.path.insert(0, ROOT)
     from keras_wavelit.layers import RidgeMILABlock
@@ -419,11 +405,7 @@ def run_config(args, backend, grid, attention, previous=None):
     env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
     if args.threads:
         cmd += ["--threads", str(args.threads)]
-        env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(args.threads)
-        if backend == "jax" and args.threads == 1:
-            env["XLA_FLAGS"] = (
-                env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
-            ).strip()
+        thread_env(env, backend, args.threads)
     failed = {"grid": grid, "tokens": grid * grid, "attention": attention}
     try:
         proc = subprocess.run(
