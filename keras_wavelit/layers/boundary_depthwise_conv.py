@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_wavelit.ops.boundary import pad_spatial
+from keras_wavelit.ops.fusion_barrier import fusion_barrier
 
 CONV_MODES = ("reflect", "periodic", "zeros")
 
@@ -20,43 +21,60 @@ def _shifted_sum(x, kernel, h, w):
     return out
 
 
-def _valid_depthwise(x, kernel, h, w):
+def _valid_depthwise(x, kernel, bias, h, w):
     """Valid depthwise correlation of padded ``x (B, h+k-1, w+k-1, C)`` with
-    ``kernel (k, k, C)``, with a hand-written gradient.
+    ``kernel (k, k, C)``, plus ``bias (C,)``, with a hand-written gradient.
 
     Forward and input gradient are sums of ``k*k`` shifted, channel-scaled
     copies (fused elementwise work; XLA's CPU depthwise convolution and its
-    gradient are much slower for these small kernels). The kernel gradient is
-    one contraction of the ``k*k`` stacked input windows with the output
-    gradient: left to autodiff it becomes ``k*k`` separate channel
-    reductions, which XLA fuses with recomputed forward terms into very slow
-    loops on CPU: over half of a JAX training step of WaveLiT-1.2M at 64x64
-    (``benchmarks/profile_step.py``); with this gradient the step took 4.7 s
-    instead of 10.1 s on a 2-core CPU. Used on the XLA backends (JAX,
-    TensorFlow).
+    gradient are much slower for these small kernels). The kernel and bias
+    gradients are column sums of the flattened ``(B*h*w, C)`` products: left
+    to autodiff they become reductions over ``(B, h, w)`` fused with the
+    recomputed upstream gradient, which XLA's CPU backend runs as very slow
+    loops. The upstream gradient is materialized once
+    (:func:`keras_wavelit.ops.fusion_barrier`). On a 2-core CPU this cut the
+    JAX forward + backward time of one ``(4, 32, 32, 96)`` convolution from
+    about 30 ms to a few ms (``benchmarks/profile_step.py`` shows the share
+    in a training step). Used on the XLA backends (JAX, TensorFlow).
     """
     k = kernel.shape[0]
 
     @ops.custom_gradient
-    def correlate(x, kernel):
-        out = _shifted_sum(x, kernel, h, w)
+    def correlate(x, kernel, bias):
+        out = _shifted_sum(x, kernel, h, w) + bias
 
         def grad(*args, upstream=None):
             if upstream is None:
                 (upstream,) = args
+            upstream = fusion_barrier(upstream)
+            channels = upstream.shape[-1]
             # d x: the full correlation of the zero-padded gradient with the
             # flipped kernel, again a shifted sum.
-            g_pad = ops.pad(upstream, ((0, 0), (k - 1, k - 1), (k - 1, k - 1), (0, 0)))
-            d_x = _shifted_sum(g_pad, ops.flip(ops.flip(kernel, 0), 1), h + k - 1, w + k - 1)
-            windows = ops.stack(
-                [x[:, i : i + h, j : j + w, :] for i in range(k) for j in range(k)], axis=0
-            )  # (k*k, B, h, w, C)
-            d_kernel = ops.einsum("nbhwc,bhwc->nc", windows, upstream)
-            return d_x, ops.reshape(d_kernel, (k, k, -1))
+            g_pad = fusion_barrier(
+                ops.pad(upstream, ((0, 0), (k - 1, k - 1), (k - 1, k - 1), (0, 0)))
+            )
+            d_x = fusion_barrier(
+                _shifted_sum(g_pad, ops.flip(ops.flip(kernel, 0), 1), h + k - 1, w + k - 1)
+            )
+            flat_upstream = ops.reshape(upstream, (-1, channels))
+            d_kernel = ops.stack(
+                [
+                    ops.sum(
+                        ops.reshape(x[:, i : i + h, j : j + w, :], (-1, channels))
+                        * flat_upstream,
+                        axis=0,
+                    )
+                    for i in range(k)
+                    for j in range(k)
+                ],
+                axis=0,
+            )  # (k*k, C)
+            d_bias = ops.sum(flat_upstream, axis=0)
+            return d_x, ops.reshape(d_kernel, (k, k, -1)), d_bias
 
         return out, grad
 
-    return correlate(x, kernel)
+    return correlate(x, kernel, bias)
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
@@ -128,16 +146,19 @@ class BoundaryDepthwiseConv2D(keras.layers.Layer):
 
     def call(self, inputs):
         h, w = inputs.shape[1], inputs.shape[2]
-        x = pad_spatial(inputs, self.kernel_size // 2, self.mode)
+        # The padded input is materialized: fused into the k*k shifted reads,
+        # the padding's concatenation or gather is redone for every read.
+        x = fusion_barrier(pad_spatial(inputs, self.kernel_size // 2, self.mode))
         kernel = ops.cast(self.depthwise_kernel[..., 0], x.dtype)  # (k, k, C)
-        if keras.backend.backend() in ("jax", "tensorflow"):
-            out = _valid_depthwise(x, kernel, h, w)
-        else:
-            # PyTorch runs eagerly: autodiff of the shifted sum is as fast.
-            out = _shifted_sum(x, kernel, h, w)
+        channels = kernel.shape[-1]
         if self.bias is not None:
-            out = out + ops.cast(self.bias, x.dtype)
-        return out
+            bias = ops.cast(self.bias, x.dtype)
+        else:
+            bias = ops.zeros((channels,), dtype=x.dtype)
+        if keras.backend.backend() in ("jax", "tensorflow"):
+            return _valid_depthwise(x, kernel, bias, h, w)
+        # PyTorch runs eagerly: autodiff of the shifted sum is as fast.
+        return _shifted_sum(x, kernel, h, w) + bias
 
     def compute_output_shape(self, input_shape):
         return input_shape

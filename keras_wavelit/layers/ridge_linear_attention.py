@@ -9,6 +9,8 @@ from keras import ops
 
 from keras_wavelit.layers.boundary_depthwise_conv import BoundaryDepthwiseConv2D
 from keras_wavelit.layers.rotary_embedding_2d import RotaryEmbedding2D
+from keras_wavelit.ops.fusion_barrier import fusion_barrier
+from keras_wavelit.ops.fusion_barrier import gradient_fusion_barrier
 from keras_wavelit.ops.spd_solve import SOLVERS
 from keras_wavelit.ops.spd_solve import spd_solve
 
@@ -171,11 +173,16 @@ class RidgeLinearAttention(keras.layers.Layer):
     def call(self, inputs):
         h, w, dim = inputs.shape[1], inputs.shape[2], inputs.shape[3]
         n = h * w
-        tokens = ops.reshape(inputs, (-1, n, dim))
-        v_in = self.value_dense(inputs) if self.value_dense is not None else inputs
+        # Dense layers on a (B*n, dim) matrix: their bias gradients are then
+        # one-axis reductions, much faster on XLA's CPU backend.
+        tokens = ops.reshape(inputs, (-1, dim))
+        if self.value_dense is not None:
+            v_in = ops.reshape(self.value_dense(tokens), (-1, h, w, dim))
+        else:
+            v_in = inputs
         v = self._heads(ops.reshape(v_in, (-1, n, dim)), n)
-        q = self._heads(self.query_dense(tokens), n)
-        k = self._heads(self.key_dense(tokens), n)
+        q = self._heads(gradient_fusion_barrier(self.query_dense(tokens)), n)
+        k = self._heads(gradient_fusion_barrier(self.key_dense(tokens)), n)
         if self.attention == "softmax":
             if self.rope:
                 q = self.rotary(q, grid=(h, w))
@@ -186,10 +193,15 @@ class RidgeLinearAttention(keras.layers.Layer):
             k = ops.elu(k) + 1.0
             qr = self.rotary(q, grid=(h, w)) if self.rope else q
             kr = self.rotary(k, grid=(h, w)) if self.rope else k
+            # Materialized (with their gradients) before the head-major
+            # transposes of the einsums read them (XLA CPU, see
+            # keras_wavelit.ops.fusion_barrier).
+            qr, kr = fusion_barrier(qr, kr)
             o = self._ridge(qr, kr, v, n) if self.ridge else self._vanilla(q, k, qr, kr, v, n)
         o = ops.reshape(o, (-1, h, w, dim))
         if self.gate_dense is not None:
-            o = o * ops.sigmoid(self.gate_dense(inputs))
+            gate = ops.sigmoid(gradient_fusion_barrier(self.gate_dense(tokens)))
+            o = o * ops.reshape(gate, (-1, h, w, dim))
         if self.lepe_conv is not None:
             o = o + self.lepe_conv(v_in)
         return o

@@ -9,6 +9,7 @@ from keras import ops
 from keras_wavelit.layers.boundary_depthwise_conv import BoundaryDepthwiseConv2D
 from keras_wavelit.layers.drop_path import DropPath
 from keras_wavelit.layers.ridge_linear_attention import RidgeLinearAttention
+from keras_wavelit.ops.fusion_barrier import gradient_fusion_barrier
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
@@ -170,22 +171,42 @@ class RidgeMILABlock(keras.layers.Layer):
         self.mlp_out.build(input_shape[:-1] + (hidden,))
 
     def call(self, inputs, training=None):
+        h, w = inputs.shape[1], inputs.shape[2]
+
+        # The Dense layers and LayerNorms see the tokens as one (B*h*w, dim)
+        # matrix and only the depthwise convolutions see the grid: the
+        # gradients of their biases and scales are then reductions over one
+        # axis, which XLA compiles to much faster CPU code than reductions
+        # over (B, h, w) (benchmarks/profile_step.py). Reshapes are free.
+        def grid(t):
+            return ops.reshape(t, (-1, h, w, t.shape[-1]))
+
+        def flat(t):
+            return ops.reshape(t, (-1, t.shape[-1]))
+
+        # Each Dense output's gradient is materialized once before the
+        # weight-gradient reductions read it (a no-op outside JAX).
+        def dense(layer, t):
+            return gradient_fusion_barrier(layer(t))
+
         x = inputs
         if self.cpe:
             x = x + self.cpe1(x)
-        shortcut = x
-        u = self.norm1(x)
+        shortcut = flat(x)
+        u = self.norm1(shortcut)
         if self.mila:
-            g = ops.silu(self.gate_dense(u))
-            u = ops.silu(self.input_conv(self.input_dense(u)))
-            a = self.attn(u) * g
+            g = ops.silu(dense(self.gate_dense, u))
+            u = ops.silu(self.input_conv(grid(dense(self.input_dense, u))))
+            a = flat(self.attn(u)) * g
         else:
-            a = self.attn(u)
-        x = shortcut + self.drop_path_1(self.out_dense(a), training=training)
+            a = flat(self.attn(grid(u)))
+        branch = self.drop_path_1(grid(dense(self.out_dense, a)), training=training)
+        x = grid(shortcut) + branch
         if self.cpe:
             x = x + self.cpe2(x)
-        m = self.mlp_out(ops.gelu(self.mlp_in(self.norm2(x)), approximate=False))
-        return x + self.drop_path_2(m, training=training)
+        hidden = dense(self.mlp_in, self.norm2(flat(x)))
+        m = dense(self.mlp_out, ops.gelu(hidden, approximate=False))
+        return x + self.drop_path_2(grid(m), training=training)
 
     def compute_output_shape(self, input_shape):
         return input_shape

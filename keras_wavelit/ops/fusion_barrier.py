@@ -1,0 +1,78 @@
+"""Hints to the XLA compiler not to fuse across a tensor.
+
+XLA's CPU backend fuses elementwise producers into every consumer, also into
+reductions and into the ``k*k`` shifted reads of a convolution, and it
+duplicates the producer chain when there are several consumers. In the
+backward pass of a WaveLiT block, the gradient reaching a convolution or a
+Dense layer is such a chain (other convolutions' input gradients, matrix
+products, activation derivatives); fused into the bias and kernel gradient
+reductions it was recomputed a dozen times by slow loops: those reductions
+took longer than all matrix products of the block
+(``benchmarks/profile_step.py``). Materializing the gradient once avoids it.
+
+``jax.lax.optimization_barrier`` does not help here: XLA's CPU pipeline
+removes it before fusion. A conditional does keep its operands apart, so the
+barrier is an identity ``lax.cond`` whose predicate XLA cannot fold.
+"""
+
+import keras
+from keras import ops
+
+
+def fusion_barrier(*tensors):
+    """Returns ``tensors`` unchanged, materialized before their consumers.
+
+    On JAX the tensors pass through a ``jax.lax.cond`` whose predicate is
+    always true but unknown to the compiler (``v == v or isnan(v)`` for the
+    first element ``v`` of the first tensor), so no consumer can fuse the
+    computation of the tensors; the false branch returns zeros and never
+    runs. On TensorFlow and PyTorch the tensors are returned as they are.
+    The cost is one conditional (a few microseconds).
+
+    Args:
+        *tensors: one or more tensors.
+
+    Returns:
+        The tensor, or a tuple of the tensors when several are given.
+    """
+    if keras.backend.backend() == "jax":
+        import jax
+
+        first = jax.numpy.ravel(tensors[0])[0]
+        always = (first == first) | jax.numpy.isnan(first)
+        tensors = jax.lax.cond(
+            always,
+            lambda ts: ts,
+            lambda ts: tuple(jax.numpy.zeros_like(t) for t in ts),
+            tuple(tensors),
+        )
+    return tensors[0] if len(tensors) == 1 else tuple(tensors)
+
+
+def gradient_fusion_barrier(x):
+    """Identity whose gradient passes through :func:`fusion_barrier`.
+
+    Placed on the output of a layer whose weight gradients are reductions
+    of the output gradient (a Dense layer: ``x^T g`` and ``sum(g)``), it
+    makes the backward pass compute that gradient once instead of once per
+    consumer. A no-op outside JAX.
+
+    Args:
+        x: tensor.
+
+    Returns:
+        ``x``.
+    """
+    if keras.backend.backend() != "jax":
+        return x
+
+    @ops.custom_gradient
+    def identity(t):
+        def grad(*args, upstream=None):
+            if upstream is None:
+                (upstream,) = args
+            return fusion_barrier(upstream)
+
+        return t, grad
+
+    return identity(x)
