@@ -12,7 +12,8 @@ took longer than all matrix products of the block
 
 ``jax.lax.optimization_barrier`` does not help here: XLA's CPU pipeline
 removes it before fusion. A conditional does keep its operands apart, so the
-barrier is an identity ``lax.cond`` whose predicate XLA cannot fold.
+barrier is an identity ``keras.ops.cond`` whose predicate XLA cannot fold.
+The same holds for TensorFlow's XLA-compiled steps (``jit_compile=True``).
 """
 
 import keras
@@ -22,12 +23,13 @@ from keras import ops
 def fusion_barrier(*tensors):
     """Returns ``tensors`` unchanged, materialized before their consumers.
 
-    On JAX the tensors pass through a ``jax.lax.cond`` whose predicate is
-    always true but unknown to the compiler (``v == v or isnan(v)`` for the
-    first element ``v`` of the first tensor), so no consumer can fuse the
-    computation of the tensors; the false branch returns zeros and never
-    runs. On TensorFlow and PyTorch the tensors are returned as they are.
-    The cost is one conditional (a few microseconds).
+    On JAX and TensorFlow the tensors pass through ``keras.ops.cond`` with a
+    predicate that is always true but unknown to the compiler
+    (``v == v or isnan(v)`` for the first element ``v`` of the first
+    tensor), so no consumer can fuse the computation of the tensors; the
+    false branch returns zeros and never runs. On PyTorch (eager, nothing
+    to fuse) the tensors are returned as they are. The cost is one
+    conditional and possibly a copy.
 
     Args:
         *tensors: one or more tensors.
@@ -35,16 +37,14 @@ def fusion_barrier(*tensors):
     Returns:
         The tensor, or a tuple of the tensors when several are given.
     """
-    if keras.backend.backend() == "jax":
-        import jax
-
-        first = jax.numpy.ravel(tensors[0])[0]
-        always = (first == first) | jax.numpy.isnan(first)
-        tensors = jax.lax.cond(
+    backend = keras.backend.backend()
+    if backend in ("jax", "tensorflow"):
+        first = ops.reshape(tensors[0], (-1,))[0]
+        always = ops.logical_or(ops.equal(first, first), ops.isnan(first))
+        tensors = ops.cond(
             always,
-            lambda ts: ts,
-            lambda ts: tuple(jax.numpy.zeros_like(t) for t in ts),
-            tuple(tensors),
+            lambda: tuple(tensors),
+            lambda: tuple(ops.zeros_like(t) for t in tensors),
         )
     return tensors[0] if len(tensors) == 1 else tuple(tensors)
 
@@ -55,7 +55,7 @@ def gradient_fusion_barrier(x):
     Placed on the output of a layer whose weight gradients are reductions
     of the output gradient (a Dense layer: ``x^T g`` and ``sum(g)``), it
     makes the backward pass compute that gradient once instead of once per
-    consumer. A no-op outside JAX.
+    consumer. A no-op on PyTorch.
 
     Args:
         x: tensor.
@@ -63,7 +63,7 @@ def gradient_fusion_barrier(x):
     Returns:
         ``x``.
     """
-    if keras.backend.backend() != "jax":
+    if keras.backend.backend() not in ("jax", "tensorflow"):
         return x
 
     @ops.custom_gradient
