@@ -19,6 +19,11 @@ WaveLiT's trainable parameter count, with the same:
   every test window, and rollout VRMSE over windows ``[1:1]``, ``[6:12]``,
   ``[13:30]`` (median over test trajectories).
 
+WaveLiT's boundary mode follows the data's declared boundary conditions
+(``keras_wavelit.data.boundary_mode``: periodic for ``gray_scott_2d`` and
+``kolmogorov_2d``, reflect for the walled ``acoustic_scattering_2d``), as
+``wavelit train`` chooses it.
+
 Baselines run in PyTorch (they are PyTorch modules); WaveLiT runs on the
 Keras backend named by ``KERAS_BACKEND`` (default here: ``torch``, the
 fastest backend on CPU in ``benchmarks/model_throughput.py``).
@@ -421,6 +426,7 @@ def plot(result, path):
 def run_dataset(dataset, args, cfg, budget):
     import keras
 
+    from keras_wavelit.data import boundary_mode
     from keras_wavelit.data.simulate import dataset_dir, simulate
     from keras_wavelit.evaluation.runs import load_trajectories
     from keras_wavelit.models import WaveLiT
@@ -441,13 +447,18 @@ def run_dataset(dataset, args, cfg, budget):
     rows = {}
     # WaveLiT-1.2M with the paper's recipe (AdamW, warm-up + x0.99 decay, clip 1.0, EMA, WaveletLoss).
     keras.utils.set_random_seed(args.seed)
-    wavelit = WaveLiT(size="1.2M", learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"])
+    # The boundary mode the data declares (periodic systems wrap around), as
+    # `wavelit train` picks it; the baselines have no such switch.
+    mode = boundary_mode(dataset_dir(data_dir, dataset))
+    wavelit = WaveLiT(size="1.2M", mode=mode, learning_rate=cfg["learning_rate"],
+                      warmup_steps=cfg["warmup_steps"])
     sample = x[:1] if c is None else {"fields": x[:1], "constants": c[:1]}
     wavelit(sample)
     target = int(sum(np.prod(v.shape) for v in wavelit.trainable_weights))
-    print(f"  WaveLiT-1.2M: {target:,} trainable parameters", flush=True)
+    print(f"  WaveLiT-1.2M: {target:,} trainable parameters, mode={mode!r}", flush=True)
     t = train_wavelit(wavelit, (x, c, y), order, budget)
-    rows["WaveLiT-1.2M"] = dict(params=target, **t, **evaluate(wavelit, test_windows, test_trajectories, cfg))
+    rows["WaveLiT-1.2M"] = dict(params=target, mode=mode, **t,
+                                **evaluate(wavelit, test_windows, test_trajectories, cfg))
     print("  ", {k: v for k, v in rows["WaveLiT-1.2M"].items() if k != "rollout_per_step_median"}, flush=True)
 
     dim_in = 4 * n_channels + n_const

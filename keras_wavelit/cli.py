@@ -120,6 +120,7 @@ def _model_kwargs(args):
         kwargs["wavelet"] = args.wavelet
     if args.residual:
         kwargs["predict_residual"] = True
+    kwargs["mode"] = args.mode
     return kwargs
 
 
@@ -153,6 +154,9 @@ def _add_train(subparsers) -> None:
     p.add_argument("--levels", type=int)
     p.add_argument("--wavelet")
     p.add_argument("--residual", action="store_true", help="predict x_last + f(x)")
+    p.add_argument("--mode", choices=["auto", "reflect", "periodic"], default="auto",
+                   help="boundary mode of the DWT and convolutions; auto: periodic when "
+                   "every boundary condition of the data is periodic, else reflect")
     p.add_argument("--n-steps-input", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--warmup-steps", type=int, default=5000)

@@ -110,7 +110,9 @@ def test_train_resumes_after_kill_then_finetune_evaluate_report(tmp_path):
     model = keras.saving.load_model(os.path.join(run, "model.keras"))
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 4 * 2
     with open(os.path.join(run, "run.json")) as f:
-        assert json.load(f)["model_kwargs"]["dim"] == 16
+        kwargs = json.load(f)["model_kwargs"]
+    assert kwargs["dim"] == 16
+    assert kwargs["mode"] == "reflect"  # acoustics: walls, from the data's boundary conditions
 
     ft = os.path.join(str(tmp_path), "ft")
     assert main(["finetune", "--model", os.path.join(run, "model.keras"), "--data", data,

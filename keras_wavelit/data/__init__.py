@@ -6,7 +6,8 @@
   `gray_scott_2d` and `kolmogorov_2d` in The Well's HDF5 layout (the periodic
   systems need the `sim` extra).
 - `write_well_file`, `validate_well_file`, `compute_stats`, `load_stats`:
-  the file format itself.
+  the file format itself; `boundary_mode`: the `WaveLiT(mode=...)` that
+  suits a dataset's declared boundary conditions.
 
 Heavy dependencies (h5py, PyYAML, the_well, exponax, JAX) are imported only
 when a function needs them.
@@ -27,6 +28,7 @@ from keras_wavelit.data.well_format import (
     WellField,
     WellFileInfo,
     WellScalar,
+    boundary_mode,
     validate_split,
     validate_well_file,
     write_well_file,
@@ -42,6 +44,7 @@ __all__ = [
     "WellScalar",
     "WellSequence",
     "available_datasets",
+    "boundary_mode",
     "compute_stats",
     "default_sizes",
     "load_stats",

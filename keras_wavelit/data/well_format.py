@@ -137,6 +137,15 @@ class WellFileInfo:
     bc_types: List[str]
 
     @property
+    def boundary_mode(self) -> str:
+        """The model boundary mode the data asks for: `"periodic"` when every
+        boundary condition of the file is `PERIODIC`, else `"reflect"`
+        (walls, open boundaries, or none declared)."""
+        if self.bc_types and all(t == "PERIODIC" for t in self.bc_types):
+            return "periodic"
+        return "reflect"
+
+    @property
     def variable_fields(self) -> List[FieldInfo]:
         """Time-varying fields, in `WellDataset`'s channel order."""
         return [f for f in self.fields if f.time_varying]
@@ -657,3 +666,35 @@ def field_names_by_kind(info: WellFileInfo) -> Dict[str, List[str]]:
         "variable": [f.name for f in info.variable_fields],
         "constant": [f.name for f in info.constant_fields],
     }
+
+
+def boundary_mode(path: str) -> str:
+    """The `mode` argument of `WaveLiT` that suits a dataset's boundaries.
+
+    Reads the `boundary_conditions` group of The Well's files: `"periodic"`
+    when every condition is `PERIODIC` (e.g. `gray_scott_2d`,
+    `kolmogorov_2d`: the DWT and the depthwise convolutions then wrap
+    around, as the data does), else `"reflect"` (walls or open boundaries,
+    e.g. `acoustic_scattering_2d`).
+
+    Args:
+        path: one HDF5 file, a split directory (`.../data/train`) or a
+            dataset directory (`<base>/datasets/<name>`, whose `train` split
+            is read).
+
+    Returns:
+        `"periodic"` or `"reflect"`.
+
+    Raises:
+        WellDataError: if no valid Well file is found at `path`.
+    """
+    if os.path.isdir(path):
+        split = os.path.join(path, "data", "train")
+        files = list_split_files(split if os.path.isdir(split) else path)
+        if not files:
+            raise WellDataError(
+                f"{path}: no .hdf5 or .h5 files (expected a Well split directory, "
+                "a dataset directory with data/train, or a file)."
+            )
+        path = files[0]
+    return validate_well_file(path, require_2d=False).boundary_mode

@@ -92,6 +92,8 @@ def train_run(
         dataset: dataset name under ``data_dir/datasets``.
         run_dir: output directory (created; an unfinished run there resumes).
         model_kwargs: dict of ``WaveLiT`` arguments (``size``, ``dim``, ...).
+            Without ``mode`` (or with ``mode="auto"``) the boundary mode
+            follows the data: ``keras_wavelit.data.boundary_mode``.
         epochs: int.
         steps_per_epoch: optional int, batches per epoch (default: the whole
             training split).
@@ -109,6 +111,12 @@ def train_run(
 
     os.makedirs(run_dir, exist_ok=True)
     model_kwargs = dict(model_kwargs or {})
+    if model_kwargs.get("mode", "auto") == "auto":
+        # Periodic data (every boundary condition PERIODIC) wraps around.
+        from keras_wavelit.data import boundary_mode
+        from keras_wavelit.data import resolve_dataset_dir
+
+        model_kwargs["mode"] = boundary_mode(resolve_dataset_dir(data_dir, dataset))
     _write_json(
         os.path.join(run_dir, "run.json"),
         {

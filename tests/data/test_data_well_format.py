@@ -121,3 +121,24 @@ def test_generated_files_validate(well_base, split_file, name):
         info = validate_well_file(path)
         assert info.dataset_name == name
         assert os.path.basename(path) == f"{name}_{split}.hdf5"
+
+
+def test_boundary_mode_follows_the_declared_conditions(tmp_path, well_base, split_file):
+    from keras_wavelit.data import boundary_mode
+
+    # Walls (acoustics) reflect; all-periodic systems wrap around.
+    expected = {"acoustic_scattering_2d": "reflect", "gray_scott_2d": "periodic",
+                "kolmogorov_2d": "periodic"}
+    for name, mode in expected.items():
+        ds_dir = os.path.join(well_base, "datasets", name)
+        assert boundary_mode(ds_dir) == mode
+        assert boundary_mode(os.path.join(ds_dir, "data", "test")) == mode
+        assert boundary_mode(split_file(well_base, name, "valid")) == mode
+    # Mixed conditions (one wall, one periodic axis) are not periodic.
+    path = str(tmp_path / "mixed.hdf5")
+    _write_small(path)
+    assert validate_well_file(path).boundary_mode == "reflect"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(WellDataError, match="no .hdf5 or .h5 files"):
+        boundary_mode(str(empty))
