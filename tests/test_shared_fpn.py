@@ -90,3 +90,21 @@ def test_errors():
         SharedFPN(RidgeMILABlock(), upsample="cubic")
     with pytest.raises(ValueError, match="combine"):
         SharedFPN(RidgeMILABlock(), combine="sum")
+
+
+@pytest.mark.parametrize("shape", [(32, 32, 16, 16), (32, 32, 8, 8), (64, 48, 16, 12), (8, 8, 1, 1)])
+def test_bilinear_matrix_upsampling_matches_keras_resize(shape, rng):
+    from keras import ops
+
+    from keras_wavelit.layers.shared_fpn import bilinear_matrix
+
+    h, w, h_in, w_in = shape
+    y = rng.normal(size=(2, h_in, w_in, 3)).astype("float32")
+    ref = ops.convert_to_numpy(
+        ops.image.resize(y, (h, w), interpolation="bilinear", antialias=False)
+    )
+    out = np.einsum("Hh,bhwc->bHwc", bilinear_matrix(h, h_in), y)
+    out = np.einsum("Ww,bhwc->bhWc", bilinear_matrix(w, w_in), out)
+    np.testing.assert_allclose(out, ref, rtol=1e-5, atol=1e-5)
+    # Rows are convex weights: constants stay constant.
+    np.testing.assert_allclose(bilinear_matrix(h, h_in).sum(axis=1), 1.0, rtol=1e-6)

@@ -1,10 +1,32 @@
 """Shared-weight multiscale feature pyramid (paper section 3.3, DESIGN 2.4)."""
 
 import keras
+import numpy as np
 from keras import ops
 
 UPSAMPLE_MODES = ("bilinear", "nearest")
 COMBINE_MODES = ("residual", "output")
+
+
+def bilinear_matrix(out_size, in_size):
+    """``(out_size, in_size)`` matrix of 1D linear interpolation.
+
+    Half-pixel centres, edge samples clamped: the weights of
+    ``keras.ops.image.resize(..., interpolation="bilinear",
+    antialias=False)`` along one axis when upsampling. Applying it along both
+    axes as two matrix products gives the same image as the resize, but
+    compiles to dense products on every backend (TensorFlow's resize and its
+    gradient were slow under XLA on CPU).
+    """
+    scale = in_size / out_size
+    source = np.clip((np.arange(out_size) + 0.5) * scale - 0.5, 0.0, in_size - 1)
+    low = np.floor(source).astype(int)
+    high = np.minimum(low + 1, in_size - 1)
+    frac = source - low
+    matrix = np.zeros((out_size, in_size), dtype="float32")
+    matrix[np.arange(out_size), low] += 1.0 - frac
+    matrix[np.arange(out_size), high] += frac
+    return matrix
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
@@ -105,9 +127,10 @@ class SharedFPN(keras.layers.Layer):
                 f = 2**level
                 y = ops.repeat(ops.repeat(y, f, axis=1), f, axis=2)
             else:
-                y = ops.image.resize(
-                    y, (h, w), interpolation="bilinear", antialias=False
-                )
+                rows = ops.convert_to_tensor(bilinear_matrix(h, y.shape[1]), y.dtype)
+                cols = ops.convert_to_tensor(bilinear_matrix(w, y.shape[2]), y.dtype)
+                y = ops.einsum("Hh,bhwc->bHwc", rows, y)
+                y = ops.einsum("Ww,bhwc->bhWc", cols, y)
             out = out + weights[level] * y
         return out
 
