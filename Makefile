@@ -54,7 +54,7 @@ $(BENCH_VENV)/.installed: pyproject.toml requirements/constraints.txt requiremen
 	touch $@
 
 bench-baselines: bench-venv
-	KERAS_BACKEND=$${KERAS_BACKEND:-torch} $(BPY) benchmarks/vs_well_baselines.py
+	KERAS_BACKEND=$${KERAS_BACKEND:-jax} $(BPY) benchmarks/vs_well_baselines.py --threads 1
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache build *.egg-info

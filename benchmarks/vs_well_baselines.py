@@ -25,8 +25,10 @@ WaveLiT's boundary mode follows the data's declared boundary conditions
 ``wavelit train`` chooses it.
 
 Baselines run in PyTorch (they are PyTorch modules); WaveLiT runs on the
-Keras backend named by ``KERAS_BACKEND`` (default here: ``torch``, the
-fastest backend on CPU in ``benchmarks/model_throughput.py``).
+Keras backend named by ``KERAS_BACKEND`` (default here: ``jax``, the
+fastest backend on CPU in ``benchmarks/model_throughput.py``; with
+``--budget-seconds`` its XLA compilation, about a minute, counts against the
+budget, as every model's first step does).
 
 Needs the ``bench`` environment (``make bench-venv``): The Well's
 ``benchmark`` extra pins the neuraloperator release its FNO/TFNO wrappers
@@ -45,7 +47,7 @@ import os
 import sys
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
+os.environ.setdefault("KERAS_BACKEND", "jax")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
@@ -379,7 +381,10 @@ def markdown(result):
                 f"| {name}{div} | {r['params']:,} | {cell('one_step_vrmse')} | {cell('1:1')} | {cell('6:12')} | "
                 f"{cell('13:30')} | {r['steps']} | {r['train_seconds']:.0f} | {r['steps_per_second']:.2f} |")
         lines.append("")
-    rerun = "python benchmarks/vs_well_baselines.py" + (" --quick" if result["quick"] else "")
+    rerun = (f"KERAS_BACKEND={result['machine']['keras_backend']} "
+             "python benchmarks/vs_well_baselines.py" + (" --quick" if result["quick"] else ""))
+    if result.get("threads"):
+        rerun += f" --threads {result['threads']}"
     if result["budget_seconds"]:
         rerun += f" --budget-seconds {result['budget_seconds']:g}"
     lines += [f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `{rerun}`.",
@@ -507,7 +512,7 @@ def main(argv=None):
 
     t0 = time.time()
     result = {"settings": cfg, "quick": args.quick, "budget_seconds": args.budget_seconds,
-              "seed": args.seed, "datasets": {}}
+              "seed": args.seed, "threads": args.threads, "datasets": {}}
     for dataset in args.datasets:
         result["datasets"][dataset] = run_dataset(dataset, args, cfg, args.budget_seconds)
     result["machine"] = machine()
