@@ -1,16 +1,17 @@
 # keras-wavelit developer entry points.
 #   make demo   - the main job: simulate data, train, finetune, evaluate, write report/
 #   make test   - the whole test suite, once per Keras backend, each in its own process
+#   make lint   - ruff over the whole tree
 PYTHON ?= python3
 VENV ?= .venv
 BACKENDS ?= jax tensorflow torch
 PYTEST_ARGS ?= --durations=15
-EXTRAS ?= jax,tensorflow,torch,dev,well,sim
+EXTRAS ?= jax,tensorflow,torch,dev,well,sim,tune,viz
 VPY := $(VENV)/bin/python
 BENCH_VENV ?= .venv-bench
 BPY := $(BENCH_VENV)/bin/python
 
-.PHONY: venv test demo bench-scaling bench-venv bench-baselines clean
+.PHONY: lint venv test demo bench-scaling bench-venv bench-baselines clean
 
 venv: $(VENV)/.installed
 
@@ -31,6 +32,9 @@ test: venv
 	done; \
 	if [ $$status -ne 0 ]; then echo "FAILED on backend(s):$$failed"; else echo "all backends passed: $(BACKENDS)"; fi; \
 	exit $$status
+
+lint: venv
+	$(VENV)/bin/ruff check .
 
 demo: venv
 	KERAS_BACKEND=$${KERAS_BACKEND:-jax} $(VENV)/bin/wavelit demo --out report

@@ -38,7 +38,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import numpy as np  # noqa: E402
-
 from records import machine_info  # noqa: E402
 from records import machine_line  # noqa: E402
 from records import write_record  # noqa: E402
@@ -53,12 +52,33 @@ ROWS = [
     ("13", "+ Multiscale (FPN-L2)", dict(fpn_levels=2), None, 0.00928, "VRMSE"),
     ("13", "+ Multiscale (FPN-L3)", dict(fpn_levels=3), None, 0.00899, "VRMSE"),
     ("13", "+ Multiscale (FPN-L4)", dict(fpn_levels=4), None, 0.00897, "VRMSE"),
-    ("14", "A1: RoPE-LA", dict(ridge=False, kernel_gate=False, lepe=False, cpe=False, mila=False), None, 0.21906, "rel. L2"),
-    ("14", "A2: + Ridge", dict(kernel_gate=False, lepe=False, cpe=False, mila=False), None, 0.20256, "rel. L2"),
+    (
+        "14",
+        "A1: RoPE-LA",
+        dict(ridge=False, kernel_gate=False, lepe=False, cpe=False, mila=False),
+        None,
+        0.21906,
+        "rel. L2",
+    ),
+    (
+        "14",
+        "A2: + Ridge",
+        dict(kernel_gate=False, lepe=False, cpe=False, mila=False),
+        None,
+        0.20256,
+        "rel. L2",
+    ),
     ("14", "A3: + Kernel Gate", dict(lepe=False, cpe=False, mila=False), None, 0.19236, "rel. L2"),
     ("14", "A4: + LePE", dict(cpe=False, mila=False), None, 0.11463, "rel. L2"),
     ("14", "A5: + CPE", dict(mila=False), None, 0.03055, "rel. L2"),
-    ("14", "B1: MILA + LePE (no gate)", dict(ridge=False, kernel_gate=False, cpe=False), None, 0.060258, "rel. L2"),
+    (
+        "14",
+        "B1: MILA + LePE (no gate)",
+        dict(ridge=False, kernel_gate=False, cpe=False),
+        None,
+        0.060258,
+        "rel. L2",
+    ),
     ("14", "B2: + Ridge (no gate)", dict(kernel_gate=False, cpe=False), None, 0.055471, "rel. L2"),
     ("14", "B3: + CPE (no gate)", dict(kernel_gate=False), None, 0.025324, "rel. L2"),
     ("14", "C1: Full model", DEFAULT, None, 0.024363, "rel. L2"),
@@ -74,8 +94,12 @@ ROWS = [
 ]
 
 #: Which of our columns each table is compared on (the paper's metric).
-TABLE_METRIC = {"13": "one_step_vrmse", "14": "one_step_relative_l2", "2": "one_step_relative_l2",
-                "3": "one_step_relative_l2"}
+TABLE_METRIC = {
+    "13": "one_step_vrmse",
+    "14": "one_step_relative_l2",
+    "2": "one_step_relative_l2",
+    "3": "one_step_relative_l2",
+}
 TABLE_TITLE = {
     "13": "Table 13: tokenizer and multiscale pyramid (paper: VRMSE, Navier-Stokes, 200k steps)",
     "14": "Table 14: mixer components (paper: test relative L2)",
@@ -84,10 +108,34 @@ TABLE_TITLE = {
 }
 
 SETTINGS = {
-    "full": dict(resolution=32, trajectories=24, time_steps=48, dim=48, depth=4, num_heads=4,
-                 steps=400, batch_size=4, learning_rate=1e-3, warmup_steps=40, rollout=4, stride=4),
-    "quick": dict(resolution=32, trajectories=8, time_steps=16, dim=16, depth=1, num_heads=2,
-                  steps=3, batch_size=4, learning_rate=1e-3, warmup_steps=1, rollout=4, stride=8),
+    "full": dict(
+        resolution=32,
+        trajectories=24,
+        time_steps=48,
+        dim=48,
+        depth=4,
+        num_heads=4,
+        steps=400,
+        batch_size=4,
+        learning_rate=1e-3,
+        warmup_steps=40,
+        rollout=4,
+        stride=4,
+    ),
+    "quick": dict(
+        resolution=32,
+        trajectories=8,
+        time_steps=16,
+        dim=16,
+        depth=1,
+        num_heads=2,
+        steps=3,
+        batch_size=4,
+        learning_rate=1e-3,
+        warmup_steps=1,
+        rollout=4,
+        stride=8,
+    ),
 }
 
 
@@ -123,8 +171,9 @@ def train_and_score(kwargs, loss, make_train_seq, test, cfg, seed):
     arch.update(kwargs)
     model = WaveLiT(**arch, learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"])
     if loss is not None:
-        compile_kwargs = paper_compile_kwargs(learning_rate=cfg["learning_rate"],
-                                              warmup_steps=cfg["warmup_steps"])
+        compile_kwargs = paper_compile_kwargs(
+            learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"]
+        )
         compile_kwargs["loss"] = WaveletLoss(alpha=loss[0], beta=loss[1])
         model.compile(**compile_kwargs)
     train_seq = make_train_seq()  # a fresh sequence: the same batches for every row
@@ -133,9 +182,17 @@ def train_and_score(kwargs, loss, make_train_seq, test, cfg, seed):
     train_seconds = time.perf_counter() - t0
     params = int(sum(np.prod(v.shape) for v in model.trainable_weights))
     trajs, consts, seq = test
-    res = evaluate_rollout(model, trajs, n_steps_input=4, n_steps=cfg["rollout"], constants=consts,
-                           denormalize=seq.denormalize, windows=[("1:1", 1, 1), (f"1:{cfg['rollout']}", 1, cfg["rollout"])],
-                           metrics=("vrmse", "relative_l2"), divergence_threshold=None)
+    res = evaluate_rollout(
+        model,
+        trajs,
+        n_steps_input=4,
+        n_steps=cfg["rollout"],
+        constants=consts,
+        denormalize=seq.denormalize,
+        windows=[("1:1", 1, 1), (f"1:{cfg['rollout']}", 1, cfg["rollout"])],
+        metrics=("vrmse", "relative_l2"),
+        divergence_threshold=None,
+    )
     return {
         "params": params,
         "train_seconds": train_seconds,
@@ -156,8 +213,10 @@ def ordering_sentence(rows, metric):
     agree = sum((ours[i] < ours[j]) == (paper[i] < paper[j]) for i, j in pairs)
     best_ours = rows[int(np.argmin(ours))]["label"]
     best_paper = rows[int(np.argmin(paper))]["label"]
-    return (f"Pairwise ordering agrees with the paper on {agree} of {len(pairs)} pairs; best row here: "
-            f"{best_ours} (paper: {best_paper}).")
+    return (
+        f"Pairwise ordering agrees with the paper on {agree} of {len(pairs)} pairs; best row here: "
+        f"{best_ours} (paper: {best_paper})."
+    )
 
 
 def markdown(result):
@@ -178,19 +237,30 @@ def markdown(result):
     for table in result["tables"]:
         rows = result["tables"][table]
         metric = TABLE_METRIC[table]
-        lines += [f"## {TABLE_TITLE[table]}", "",
-                  "| row | params | one-step VRMSE | one-step rel. L2 | 4-step rel. L2 | train s | paper |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {TABLE_TITLE[table]}",
+            "",
+            "| row | params | one-step VRMSE | one-step rel. L2 | 4-step rel. L2 | train s | paper |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for r in rows:
-            lines.append(f"| {r['label']} | {r['params']:,} | {r['one_step_vrmse']:.4f} | "
-                         f"{r['one_step_relative_l2']:.4f} | {r['rollout_relative_l2']:.4f} | "
-                         f"{r['train_seconds']:.0f} | {r['paper']} ({r['paper_metric']}) |")
-        lines += ["", f"Compared on {metric.replace('_', ' ')}: " + ordering_sentence(rows, metric), ""]
+            lines.append(
+                f"| {r['label']} | {r['params']:,} | {r['one_step_vrmse']:.4f} | "
+                f"{r['one_step_relative_l2']:.4f} | {r['rollout_relative_l2']:.4f} | "
+                f"{r['train_seconds']:.0f} | {r['paper']} ({r['paper_metric']}) |"
+            )
+        lines += [
+            "",
+            f"Compared on {metric.replace('_', ' ')}: " + ordering_sentence(rows, metric),
+            "",
+        ]
     rerun = "python benchmarks/ablations.py" + (" --quick" if result["quick"] else "")
     if list(result["tables"]) != list(TABLE_TITLE):
         rerun += " --tables " + ",".join(result["tables"])
-    lines.append(f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `KERAS_BACKEND="
-                 f"{info['keras_backend']} {rerun}`.")
+    lines.append(
+        f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `KERAS_BACKEND="
+        f"{info['keras_backend']} {rerun}`."
+    )
     return "\n".join(lines) + "\n"
 
 
@@ -210,7 +280,8 @@ def main(argv=None):
             parser.error(f"unknown table {t!r}; choose from {', '.join(TABLE_TITLE)}")
 
     from keras_wavelit.data import WellSequence
-    from keras_wavelit.data.simulate import dataset_dir, simulate
+    from keras_wavelit.data.simulate import dataset_dir
+    from keras_wavelit.data.simulate import simulate
 
     cfg = dict(SETTINGS["quick" if args.quick else "full"])
     if args.steps:
@@ -219,27 +290,55 @@ def main(argv=None):
     data = os.path.join(work, "data")
     t0 = time.time()
     if not os.path.exists(os.path.join(dataset_dir(data, args.dataset), "stats.yaml")):
-        simulate(args.dataset, data, resolution=cfg["resolution"], n_trajectories=cfg["trajectories"],
-                 n_steps=cfg["time_steps"], seed=args.seed, overwrite=True)
+        simulate(
+            args.dataset,
+            data,
+            resolution=cfg["resolution"],
+            n_trajectories=cfg["trajectories"],
+            n_steps=cfg["time_steps"],
+            seed=args.seed,
+            overwrite=True,
+        )
 
     def make_train_seq():
-        return WellSequence(data, args.dataset, "train", n_steps_input=4, batch_size=cfg["batch_size"],
-                            seed=args.seed)
+        return WellSequence(
+            data,
+            args.dataset,
+            "train",
+            n_steps_input=4,
+            batch_size=cfg["batch_size"],
+            seed=args.seed,
+        )
 
     test = test_windows(data, args.dataset, cfg)
     cache = {}
-    result = {"dataset": args.dataset, "settings": cfg, "quick": args.quick,
-              "test_windows": int(test[0].shape[0]), "tables": {}}
+    result = {
+        "dataset": args.dataset,
+        "settings": cfg,
+        "quick": args.quick,
+        "test_windows": int(test[0].shape[0]),
+        "tables": {},
+    }
     for table, label, kwargs, loss, paper, paper_metric in ROWS:
         if table not in tables:
             continue
         key = config_key(kwargs, loss)
         if key not in cache:
-            print(f"\n== Table {table}: {label}  WaveLiT(**{kwargs})" + (f", WaveletLoss{loss}" if loss else ""),
-                  flush=True)
+            print(
+                f"\n== Table {table}: {label}  WaveLiT(**{kwargs})"
+                + (f", WaveletLoss{loss}" if loss else ""),
+                flush=True,
+            )
             cache[key] = train_and_score(kwargs, loss, make_train_seq, test, cfg, args.seed)
             print("  ", cache[key], flush=True)
-        row = dict(cache[key], label=label, kwargs=kwargs, loss=loss, paper=paper, paper_metric=paper_metric)
+        row = dict(
+            cache[key],
+            label=label,
+            kwargs=kwargs,
+            loss=loss,
+            paper=paper,
+            paper_metric=paper_metric,
+        )
         result["tables"].setdefault(table, []).append(row)
     result["machine"] = machine_info()
     result["total_seconds"] = time.time() - t0

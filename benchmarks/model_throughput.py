@@ -231,18 +231,41 @@ def _softmax_too_big(size, resolution):
 
 
 def run_config(args, backend, size, resolution, attention):
-    base = {"backend": backend, "size": size, "resolution": resolution, "attention": attention,
-            "threads": args.threads or "library default"}
+    base = {
+        "backend": backend,
+        "size": size,
+        "resolution": resolution,
+        "attention": attention,
+        "threads": args.threads or "library default",
+    }
     if attention == "softmax":
         too_big, need = _softmax_too_big(size, resolution)
         if too_big:
-            return dict(base, status="skipped", reason=f"attention maps need ~{need / 2**30:.0f} GiB")
+            return dict(
+                base, status="skipped", reason=f"attention maps need ~{need / 2**30:.0f} GiB"
+            )
     cmd = [
-        sys.executable, os.path.abspath(__file__), "--worker",
-        "--size", size, "--resolution", str(resolution), "--attention", attention,
-        "--steps", str(args.steps), "--warmup", str(args.warmup),
-        "--matmul-size", str(args.matmul_size), "--threads", str(args.threads),
-        "--grad-repeats", str(args.grad_repeats), "--tf-jit", args.tf_jit,
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        "--size",
+        size,
+        "--resolution",
+        str(resolution),
+        "--attention",
+        attention,
+        "--steps",
+        str(args.steps),
+        "--warmup",
+        str(args.warmup),
+        "--matmul-size",
+        str(args.matmul_size),
+        "--threads",
+        str(args.threads),
+        "--grad-repeats",
+        str(args.grad_repeats),
+        "--tf-jit",
+        args.tf_jit,
     ]
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     env["PYTHONPATH"] = os.pathsep.join([ROOT, env.get("PYTHONPATH", "")])
@@ -254,7 +277,7 @@ def run_config(args, backend, size, resolution, attention):
         return dict(base, status="timeout", wall_s=time.perf_counter() - t0)
     for line in proc.stdout.splitlines():
         if line.startswith(MARKER):
-            result = json.loads(line[len(MARKER):])
+            result = json.loads(line[len(MARKER) :])
             result["wall_s"] = time.perf_counter() - t0
             return result
     status = "oom" if proc.returncode in (-9, 137) else "error"
@@ -266,8 +289,10 @@ def _fmt(v, spec):
 
 
 def table(results):
-    head = ("| backend | threads | preset | params | grid | attention | steps/s | step (s) "
-            "| CPU s/step | compile (s) | peak RSS (MB) | GFLOP/step | efficiency | load |")
+    head = (
+        "| backend | threads | preset | params | grid | attention | steps/s | step (s) "
+        "| CPU s/step | compile (s) | peak RSS (MB) | GFLOP/step | efficiency | load |"
+    )
     lines = [head, "|" + "---|" * 14]
     for r in results:
         ok = r.get("status") == "ok"
@@ -275,11 +300,15 @@ def table(results):
         eff = r.get("efficiency")
         lines.append(
             "| {} | {} | {} | {} | {}² | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
-                r["backend"], "all" if r.get("threads", "library default") == "library default"
-                else r["threads"], r["size"], f"{r['params']:,}" if "params" in r else "-",
-                r["resolution"], r["attention"],
+                r["backend"],
+                "all" if r.get("threads", "library default") == "library default" else r["threads"],
+                r["size"],
+                f"{r['params']:,}" if "params" in r else "-",
+                r["resolution"],
+                r["attention"],
                 _fmt(r.get("steps_per_s"), ".3f") if ok else r.get("status"),
-                _fmt(r.get("median_step_s"), ".3f"), _fmt(r.get("cpu_s_per_step"), ".2f"),
+                _fmt(r.get("median_step_s"), ".3f"),
+                _fmt(r.get("cpu_s_per_step"), ".2f"),
                 _fmt(r.get("compile_s"), ".1f"),
                 _fmt(r.get("peak_rss_mb"), ".0f"),
                 "-" if flops is None else f"{flops / 1e9:.1f}",
@@ -305,15 +334,20 @@ def fastest_summary(results):
         best = rs[0]
         lines.append(
             f"{size} {res}² {att} (threads: {threads}): {best['backend']} fastest, "
-            + ", ".join(f"{r['backend']} x{r['median_step_s'] / best['median_step_s']:.2f} slower" for r in rs[1:])
+            + ", ".join(
+                f"{r['backend']} x{r['median_step_s'] / best['median_step_s']:.2f} slower"
+                for r in rs[1:]
+            )
         )
         if all("cpu_s_per_step" in r for r in rs):
             rs = sorted(rs, key=lambda r: r["cpu_s_per_step"])
             best = rs[0]
             lines.append(
                 f"  by CPU time per step: {best['backend']} least, "
-                + ", ".join(f"{r['backend']} x{r['cpu_s_per_step'] / best['cpu_s_per_step']:.2f}"
-                            for r in rs[1:])
+                + ", ".join(
+                    f"{r['backend']} x{r['cpu_s_per_step'] / best['cpu_s_per_step']:.2f}"
+                    for r in rs[1:]
+                )
             )
     return lines
 
@@ -327,18 +361,31 @@ def parse_args(argv=None):
     p.add_argument("--steps", type=int, default=10, help="timed steps per configuration")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps after the first")
     p.add_argument("--quick", action="store_true", help="1.2M at 64², linear, 3 steps, 1 warm-up")
-    p.add_argument("--threads", type=int, default=0, help="cap intra-op threads (0: library default)")
+    p.add_argument(
+        "--threads", type=int, default=0, help="cap intra-op threads (0: library default)"
+    )
     p.add_argument("--matmul-size", type=int, default=2048, help="side of the JAX matmul probe")
-    p.add_argument("--tf-jit", choices=("xla", "auto"), default="xla",
-                   help="TensorFlow: force XLA (jit_compile=True, default) or keep Keras's "
-                        "'auto' (no XLA on CPU-only machines)")
-    p.add_argument("--grad-repeats", type=int, default=2,
-                   help="JAX: timed runs of the bare forward + backward program")
+    p.add_argument(
+        "--tf-jit",
+        choices=("xla", "auto"),
+        default="xla",
+        help="TensorFlow: force XLA (jit_compile=True, default) or keep Keras's "
+        "'auto' (no XLA on CPU-only machines)",
+    )
+    p.add_argument(
+        "--grad-repeats",
+        type=int,
+        default=2,
+        help="JAX: timed runs of the bare forward + backward program",
+    )
     p.add_argument("--timeout", type=float, default=1800, help="seconds per configuration")
     p.add_argument("--output", default=os.path.join(HERE, "results", "model_throughput.json"))
-    p.add_argument("--append", action="store_true",
-                   help="merge into an existing --output (a configuration measured again "
-                        "replaces the old result, which moves to 'superseded')")
+    p.add_argument(
+        "--append",
+        action="store_true",
+        help="merge into an existing --output (a configuration measured again "
+        "replaces the old result, which moves to 'superseded')",
+    )
     # Worker mode (internal).
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--size", help=argparse.SUPPRESS)
@@ -360,9 +407,11 @@ def main(argv=None):
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
     attentions = [a for a in args.attentions.split(",") if a]
     info = machine_info(keras_backend=False)
-    print(f"{info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB; "
-          f"steps {args.steps} after {args.warmup} warm-up; threads {args.threads or 'default'}",
-          flush=True)
+    print(
+        f"{info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB; "
+        f"steps {args.steps} after {args.warmup} warm-up; threads {args.threads or 'default'}",
+        flush=True,
+    )
     results = []
     for backend in backends:
         for size in sizes:
@@ -370,23 +419,29 @@ def main(argv=None):
                 for att in attentions:
                     r = run_config(args, backend, size, res, att)
                     results.append(r)
-                    msg = (f"{backend:10s} {size:5s} {res:4d}² {att:8s} "
-                           f"{r.get('status')}")
+                    msg = f"{backend:10s} {size:5s} {res:4d}² {att:8s} {r.get('status')}"
                     if r.get("status") == "ok":
-                        msg += (f"  {r['median_step_s']:.3f} s/step, compile {r['compile_s']:.1f} s, "
-                                f"peak {r['peak_rss_mb']:.0f} MB")
+                        msg += (
+                            f"  {r['median_step_s']:.3f} s/step, compile {r['compile_s']:.1f} s, "
+                            f"peak {r['peak_rss_mb']:.0f} MB"
+                        )
                         if "efficiency" in r:
-                            msg += (f", {r['flops_per_step'] / 1e9:.1f} GFLOP/step, "
-                                    f"matmul {r['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s, "
-                                    f"efficiency {100 * r['efficiency']:.1f}%")
+                            msg += (
+                                f", {r['flops_per_step'] / 1e9:.1f} GFLOP/step, "
+                                f"matmul {r['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s, "
+                                f"efficiency {100 * r['efficiency']:.1f}%"
+                            )
                     elif r.get("stderr"):
                         msg += "\n" + r["stderr"][-600:]
                     print(msg, flush=True)
 
     record = {
         "benchmark": "model_throughput",
-        "batch": BATCH, "fields": FIELDS, "input_steps": STEPS_IN,
-        "steps": args.steps, "warmup": args.warmup,
+        "batch": BATCH,
+        "fields": FIELDS,
+        "input_steps": STEPS_IN,
+        "steps": args.steps,
+        "warmup": args.warmup,
         "threads": args.threads or "library default",
         "machine": info,
         "results": results,
@@ -394,8 +449,13 @@ def main(argv=None):
     if args.append and os.path.exists(args.output):
         with open(args.output) as f:
             old = json.load(f)
-        key = lambda r: (r["backend"], r["size"], r["resolution"], r["attention"],  # noqa: E731
-                         str(r.get("threads", "library default")))
+        key = lambda r: (
+            r["backend"],
+            r["size"],
+            r["resolution"],
+            r["attention"],  # noqa: E731
+            str(r.get("threads", "library default")),
+        )
         new_keys = {key(r) for r in results}
         record["results"] = [r for r in old.get("results", []) if key(r) not in new_keys] + results
         # Replaced results are kept, not lost.
@@ -405,8 +465,14 @@ def main(argv=None):
         for k, v in old.items():
             record.setdefault(k, v)
     record.setdefault("runs", [])
-    record["runs"].append({"argv": sys.argv[1:], "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-                           "steps": args.steps, "warmup": args.warmup})
+    record["runs"].append(
+        {
+            "argv": sys.argv[1:],
+            "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "steps": args.steps,
+            "warmup": args.warmup,
+        }
+    )
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w") as f:
         json.dump(record, f, indent=2)

@@ -50,8 +50,8 @@ pools; compare shares within one run rather than seconds across runs.
 import argparse
 import ast
 import collections
-import gzip
 import glob
+import gzip
 import json
 import os
 import re
@@ -226,8 +226,14 @@ def model_forward_backward(model, x, y, repeats):
         median, times = _median_time(run, repeats)
         cost = compiled.cost_analysis()
         cost = cost[0] if isinstance(cost, (list, tuple)) else cost
-        return {"s": median, "times": times, "compile_s": compile_s,
-                "flops": float(cost.get("flops", 0.0)), "run": run, "compiled": compiled}
+        return {
+            "s": median,
+            "times": times,
+            "compile_s": compile_s,
+            "flops": float(cost.get("flops", 0.0)),
+            "run": run,
+            "compiled": compiled,
+        }
     import torch
 
     xt, yt = torch.as_tensor(x), torch.as_tensor(y)
@@ -280,8 +286,16 @@ def component_specs(model, x, y):
     specs.append(("tokenizer.encode (DWT + Dense)", "io", 1, model.tokenizer, [folded], {}))
     grids = [(h // f // 2**level, w // f // 2**level) for level in range(model.fpn_levels + 1)]
     th, tw = grids[0]
-    specs.append((f"SharedFPN(RidgeMILABlock) @{th}x{tw}", "mixer", depth, fpn,
-                  [normal(b, th, tw, dim)], {"training": True}))
+    specs.append(
+        (
+            f"SharedFPN(RidgeMILABlock) @{th}x{tw}",
+            "mixer",
+            depth,
+            fpn,
+            [normal(b, th, tw, dim)],
+            {"training": True},
+        )
+    )
     for gh, gw in grids:
         g = f"@{gh}"
         tokens = normal(b, gh, gw, dim)
@@ -289,26 +303,67 @@ def component_specs(model, x, y):
         specs += [
             (f"  RidgeMILABlock {g}", g, depth, block, [tokens], {"training": True}),
             (f"    RidgeLinearAttention {g}", g, depth, attn, [tokens], {}),
-            (f"      spd_solve ({block.solver}) (B,h,{head_dim},{head_dim})", g, depth,
-             FunctionCall(lambda a, r, s=block.solver: spd_solve(a, r, solver=s)),
-             [np.einsum("bhnd,bhne->bhde", *(2 * [np.abs(normal(b, heads, 64, head_dim))])) / 64
-              + np.eye(head_dim, dtype="float32"), normal(b, heads, head_dim, head_dim)], {}),
-            (f"      RoPE 2D {g}", g, 2 * depth, attn.rotary, [normal(b, n, heads, head_dim)],
-             {"grid": (gh, gw)}),
-            (f"    BoundaryDepthwiseConv2D 3x3 {g}", g, n_convs * depth,
-             block.cpe1 or attn.lepe_conv or block.input_conv,
-             [tokens], {}),
-            (f"    Dense {dim}->{dim} {g}", g, n_square_dense * depth, block.out_dense, [tokens], {}),
+            (
+                f"      spd_solve ({block.solver}) (B,h,{head_dim},{head_dim})",
+                g,
+                depth,
+                FunctionCall(lambda a, r, s=block.solver: spd_solve(a, r, solver=s)),
+                [
+                    np.einsum("bhnd,bhne->bhde", *(2 * [np.abs(normal(b, heads, 64, head_dim))]))
+                    / 64
+                    + np.eye(head_dim, dtype="float32"),
+                    normal(b, heads, head_dim, head_dim),
+                ],
+                {},
+            ),
+            (
+                f"      RoPE 2D {g}",
+                g,
+                2 * depth,
+                attn.rotary,
+                [normal(b, n, heads, head_dim)],
+                {"grid": (gh, gw)},
+            ),
+            (
+                f"    BoundaryDepthwiseConv2D 3x3 {g}",
+                g,
+                n_convs * depth,
+                block.cpe1 or attn.lepe_conv or block.input_conv,
+                [tokens],
+                {},
+            ),
+            (
+                f"    Dense {dim}->{dim} {g}",
+                g,
+                n_square_dense * depth,
+                block.out_dense,
+                [tokens],
+                {},
+            ),
             (f"    Dense {dim}->{hidden} (mlp_in) {g}", g, depth, block.mlp_in, [tokens], {}),
-            (f"    Dense {hidden}->{dim} (mlp_out) {g}", g, depth, block.mlp_out,
-             [normal(b, gh, gw, hidden)], {}),
+            (
+                f"    Dense {hidden}->{dim} (mlp_out) {g}",
+                g,
+                depth,
+                block.mlp_out,
+                [normal(b, gh, gw, hidden)],
+                {},
+            ),
             (f"    LayerNormalization {g}", g, 2 * depth, block.norm1, [tokens], {}),
         ]
     specs = [s for s in specs if s[3] is not None and s[2] > 0]
     tokens = normal(b, th, tw, dim)
     specs.append(("final LayerNormalization", "io", 1, model.final_norm, [tokens], {}))
-    specs.append(("tokenizer.decode (Dense + IDWT)", "io", 1,
-                  MethodCall(model.tokenizer, "decode"), [tokens], {}))
+    specs.append(
+        (
+            "tokenizer.decode (Dense + IDWT)",
+            "io",
+            1,
+            MethodCall(model.tokenizer, "decode"),
+            [tokens],
+            {},
+        )
+    )
     specs.append(("WaveletLoss", "io", 1, LossCall(model.loss, y), [normal(*y.shape)], {}))
     return specs
 
@@ -389,8 +444,10 @@ def trace_program(run, compiled, log_dir, repeats):
     with jax.profiler.trace(log_dir, create_perfetto_trace=True):
         for _ in range(repeats):
             run()
-    paths = sorted(glob.glob(os.path.join(log_dir, "**", "perfetto_trace.json.gz"),
-                             recursive=True), key=os.path.getmtime)
+    paths = sorted(
+        glob.glob(os.path.join(log_dir, "**", "perfetto_trace.json.gz"), recursive=True),
+        key=os.path.getmtime,
+    )
     if not paths:
         print("No perfetto trace was written; skipping the op-level profile.")
         return None
@@ -401,7 +458,9 @@ def trace_program(run, compiled, log_dir, repeats):
     with open(os.path.join(log_dir, "optimized_hlo.txt"), "w") as f:
         f.write(compiled.as_text())
 
-    execute = [e for e in events if e.get("ph") == "X" and e.get("name") == "PjRtCpuExecutable::Execute"]
+    execute = [
+        e for e in events if e.get("ph") == "X" and e.get("name") == "PjRtCpuExecutable::Execute"
+    ]
     step_us = statistics.median(e["dur"] for e in execute) if execute else float("nan")
     by_op = collections.defaultdict(lambda: [0.0, 0])
     by_opcode = collections.defaultdict(lambda: [0.0, 0])
@@ -438,19 +497,27 @@ def trace_program(run, compiled, log_dir, repeats):
         rows = sorted(table.items(), key=lambda kv: -kv[1][0])[:limit]
         for key, (dur, count) in rows:
             text = label(key) if label else key
-            print(f"{text[:60]:<60} {count / repeats:>10.0f} {dur / per:>9.1f} "
-                  f"{dur / max(total_us, 1e-9):>7.1%}")
+            print(
+                f"{text[:60]:<60} {count / repeats:>10.0f} {dur / per:>9.1f} "
+                f"{dur / max(total_us, 1e-9):>7.1%}"
+            )
 
     print("\n=== JAX op-level profile of the forward + backward program ===")
     print(f"trace: {paths[-1]}")
-    print(f"PjRtCpuExecutable::Execute median: {step_us / 1000:.1f} ms; "
-          f"op events per step: {n_events / repeats:.0f}; "
-          f"sum of op durations per step: {total_us / per:.1f} ms "
-          f"(over {len(by_thread)} threads; ops of the same step can overlap)")
+    print(
+        f"PjRtCpuExecutable::Execute median: {step_us / 1000:.1f} ms; "
+        f"op events per step: {n_events / repeats:.0f}; "
+        f"sum of op durations per step: {total_us / per:.1f} ms "
+        f"(over {len(by_thread)} threads; ops of the same step can overlap)"
+    )
     show("By WaveLiT component (from the HLO name scopes)", by_component, 40)
     show("By HLO opcode / fusion kind", by_opcode, 25)
-    show("Top operations", by_op, 30,
-         label=lambda k: f"{k} [{hlo[k][0]}] {hlo[k][1].split('jvp(')[-1][-40:]}")
+    show(
+        "Top operations",
+        by_op,
+        30,
+        label=lambda k: f"{k} [{hlo[k][0]}] {hlo[k][1].split('jvp(')[-1][-40:]}",
+    )
     if unmatched:
         show("Trace events not matched to HLO instructions (runtime)", unmatched, 12)
     return {
@@ -491,15 +558,22 @@ def main(argv=None):
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--size", default="1.2M")
-    parser.add_argument("--model-kwargs", default="",
-                        help="comma-separated WaveLiT arguments, e.g. 'solver=linalg,cpe=False'")
+    parser.add_argument(
+        "--model-kwargs",
+        default="",
+        help="comma-separated WaveLiT arguments, e.g. 'solver=linalg,cpe=False'",
+    )
     parser.add_argument("--skip-components", action="store_true")
     parser.add_argument("--skip-train-on-batch", action="store_true")
     parser.add_argument("--trace", default=None, help="JAX only: profiler log folder")
     parser.add_argument("--json", default=None, help="write the measurements here")
-    parser.add_argument("--threads", type=int, default=0,
-                        help="torch only: torch.set_num_threads (0: library default); for "
-                        "JAX set XLA_FLAGS='--xla_cpu_multi_thread_eigen=false' instead")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="torch only: torch.set_num_threads (0: library default); for "
+        "JAX set XLA_FLAGS='--xla_cpu_multi_thread_eigen=false' instead",
+    )
     args = parser.parse_args(argv)
     if args.threads and BACKEND == "torch":
         import torch
@@ -514,22 +588,38 @@ def main(argv=None):
     model_kwargs = parse_model_kwargs(args.model_kwargs)
     model = WaveLiT(size=args.size, **model_kwargs)
     model.build(x.shape)
-    print(f"backend={BACKEND} size={args.size} resolution={r} batch={BATCH} "
-          f"params={model.count_params()} model_kwargs={model_kwargs} "
-          f"repeats={args.repeats} load_average={os.getloadavg()[0]:.2f}", flush=True)
+    print(
+        f"backend={BACKEND} size={args.size} resolution={r} batch={BATCH} "
+        f"params={model.count_params()} model_kwargs={model_kwargs} "
+        f"repeats={args.repeats} load_average={os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
 
-    results = {"backend": BACKEND, "resolution": r, "size": args.size,
-               "model_kwargs": model_kwargs, "components": []}
+    results = {
+        "backend": BACKEND,
+        "resolution": r,
+        "size": args.size,
+        "model_kwargs": model_kwargs,
+        "components": [],
+    }
     rows = []
     if not args.skip_train_on_batch:
         tob = model_train_on_batch(model, x, y, args.repeats)
-        print(f"train_on_batch: {tob['s']:.3f} s (first call +{tob['compile_s']:.1f} s)", flush=True)
+        print(
+            f"train_on_batch: {tob['s']:.3f} s (first call +{tob['compile_s']:.1f} s)", flush=True
+        )
         results["train_on_batch"] = {k: tob[k] for k in ("s", "times", "compile_s")}
         rows.append(("full step: model.train_on_batch", 1, tob["s"]))
     fb = model_forward_backward(model, x, y, args.repeats)
-    print(f"forward+backward: {fb['s']:.3f} s (compile/first {fb['compile_s']:.1f} s"
-          + (f", {fb['flops'] / 1e9:.1f} GFLOP" if "flops" in fb else "") + ")", flush=True)
-    results["forward_backward"] = {k: fb[k] for k in ("s", "times", "compile_s", "flops") if k in fb}
+    print(
+        f"forward+backward: {fb['s']:.3f} s (compile/first {fb['compile_s']:.1f} s"
+        + (f", {fb['flops'] / 1e9:.1f} GFLOP" if "flops" in fb else "")
+        + ")",
+        flush=True,
+    )
+    results["forward_backward"] = {
+        k: fb[k] for k in ("s", "times", "compile_s", "flops") if k in fb
+    }
     rows.append(("forward+backward (loss of model output)", 1, fb["s"]))
     step_s = results.get("train_on_batch", {}).get("s", fb["s"])
     if not args.skip_train_on_batch:
@@ -543,24 +633,48 @@ def main(argv=None):
         for name, group, count, layer, inputs, kwargs in component_specs(model, x, y):
             m = time_forward_backward(layer, inputs, args.repeats, **kwargs)
             measured[name] = (count, m["s"])
-            print(f"  {name.strip():<50} x{count:<3} {m['s'] * 1e3:9.2f} ms "
-                  f"(compile/first {m['compile_s']:.1f} s)", flush=True)
-            results["components"].append({"name": name.strip(), "group": group, "count": count,
-                                          "s": m["s"], "times": m["times"],
-                                          "compile_s": m["compile_s"]})
+            print(
+                f"  {name.strip():<50} x{count:<3} {m['s'] * 1e3:9.2f} ms "
+                f"(compile/first {m['compile_s']:.1f} s)",
+                flush=True,
+            )
+            results["components"].append(
+                {
+                    "name": name.strip(),
+                    "group": group,
+                    "count": count,
+                    "s": m["s"],
+                    "times": m["times"],
+                    "compile_s": m["compile_s"],
+                }
+            )
             rows.append((name, count, m["s"]))
         # Derived rows: what the nested parts leave unexplained.
         for name in list(measured):
             if name.strip().startswith("RidgeMILABlock"):
                 g = name.split("@")[-1]
-                parts = [v for k, v in measured.items()
-                         if k.startswith("    ") and not k.startswith("      ")
-                         and k.endswith(f"@{g}") and "Attention" not in k]
-                attn = [v for k, v in measured.items() if "RidgeLinearAttention" in k and k.endswith(f"@{g}")]
+                parts = [
+                    v
+                    for k, v in measured.items()
+                    if k.startswith("    ")
+                    and not k.startswith("      ")
+                    and k.endswith(f"@{g}")
+                    and "Attention" not in k
+                ]
+                attn = [
+                    v
+                    for k, v in measured.items()
+                    if "RidgeLinearAttention" in k and k.endswith(f"@{g}")
+                ]
                 count, block_s = measured[name]
                 inner = sum(c * s for c, s in parts + attn) / count
-                rows.append((f"  (rest of RidgeMILABlock @{g}: residuals, SiLU, GELU)", count,
-                             block_s - inner))
+                rows.append(
+                    (
+                        f"  (rest of RidgeMILABlock @{g}: residuals, SiLU, GELU)",
+                        count,
+                        block_s - inner,
+                    )
+                )
         blocks = sum(s for k, (c, s) in measured.items() if k.strip().startswith("RidgeMILABlock"))
         fpn = [v for k, v in measured.items() if k.startswith("SharedFPN")]
         if fpn:
@@ -571,8 +685,16 @@ def main(argv=None):
 
     print(f"\n=== {BACKEND}: WaveLiT-{args.size} at {r}x{r}, batch {BATCH} ===")
     print_table(rows, step_s)
-    results["table"] = [{"component": n.strip(), "count": c, "ms_each": s * 1e3,
-                         "ms_total": c * s * 1e3, "share": c * s / step_s} for n, c, s in rows]
+    results["table"] = [
+        {
+            "component": n.strip(),
+            "count": c,
+            "ms_each": s * 1e3,
+            "ms_total": c * s * 1e3,
+            "share": c * s / step_s,
+        }
+        for n, c, s in rows
+    ]
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2, default=float)

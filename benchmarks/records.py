@@ -12,8 +12,18 @@ from importlib import metadata
 from keras_wavelit.demo import cpu_name
 
 #: Distributions whose versions a record lists when installed.
-PACKAGES = ("keras", "jax", "jaxlib", "tensorflow", "tensorflow-cpu", "torch", "numpy",
-            "PyWavelets", "the_well", "neuraloperator")
+PACKAGES = (
+    "keras",
+    "jax",
+    "jaxlib",
+    "tensorflow",
+    "tensorflow-cpu",
+    "torch",
+    "numpy",
+    "PyWavelets",
+    "the_well",
+    "neuraloperator",
+)
 
 
 def machine_info(keras_backend=True):
@@ -52,8 +62,10 @@ def machine_line(info):
     """One markdown sentence naming the machine and the software."""
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     backend = f"; Keras backend `{info['keras_backend']}`" if "keras_backend" in info else ""
-    return (f"Machine: {info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB, "
-            f"Python {info['python']}{backend}; {versions}.")
+    return (
+        f"Machine: {info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB, "
+        f"Python {info['python']}{backend}; {versions}."
+    )
 
 
 def write_record(out_dir, stem, result, markdown_text):

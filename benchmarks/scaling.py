@@ -137,11 +137,7 @@ def make_train_step(block, x):
             return ops.mean(ops.square(y))
 
         t0 = time.perf_counter()
-        compiled = (
-            jax.jit(jax.value_and_grad(loss_fn))
-            .lower(trainable, non_trainable, x)
-            .compile()
-        )
+        compiled = jax.jit(jax.value_and_grad(loss_fn)).lower(trainable, non_trainable, x).compile()
         info["compile_s"] = time.perf_counter() - t0
         info["step"] = "jax.jit(jax.value_and_grad(loss)), AOT-compiled"
         mem = compiled.memory_analysis()
@@ -325,10 +321,15 @@ def machine_description(backend):
     except AttributeError:
         usable = os.cpu_count()
     try:
-        commit = subprocess.run(
-            ["git", "-C", ROOT, "describe", "--always", "--dirty"],
-            capture_output=True, text=True, timeout=10,
-        ).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
     return {
@@ -387,15 +388,24 @@ def run_config(args, backend, grid, attention, previous=None):
         sys.executable,
         os.path.abspath(__file__),
         "--worker",
-        "--grid", str(grid),
-        "--attention", attention,
-        "--dim", str(args.dim),
-        "--heads", str(args.heads),
-        "--batch", str(args.batch),
-        "--warmup", str(args.warmup),
-        "--min-repeats", str(args.min_repeats),
-        "--max-repeats", str(args.max_repeats),
-        "--target-seconds", str(args.target_seconds),
+        "--grid",
+        str(grid),
+        "--attention",
+        attention,
+        "--dim",
+        str(args.dim),
+        "--heads",
+        str(args.heads),
+        "--batch",
+        str(args.batch),
+        "--warmup",
+        str(args.warmup),
+        "--min-repeats",
+        str(args.min_repeats),
+        "--max-repeats",
+        str(args.max_repeats),
+        "--target-seconds",
+        str(args.target_seconds),
     ]
     env = dict(os.environ, KERAS_BACKEND=backend)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -408,14 +418,12 @@ def run_config(args, backend, grid, attention, previous=None):
         thread_env(env, backend, args.threads)
     failed = {"grid": grid, "tokens": grid * grid, "attention": attention}
     try:
-        proc = subprocess.run(
-            cmd, capture_output=True, text=True, env=env, timeout=args.timeout
-        )
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
     except subprocess.TimeoutExpired:
         return dict(failed, status="timeout", reason=f"> {args.timeout} s")
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
-            return json.loads(line[len("RESULT "):])
+            return json.loads(line[len("RESULT ") :])
     tail = (proc.stderr or proc.stdout)[-2000:]
     oom = proc.returncode in (-9, 137) or "memory" in tail.lower()
     return dict(
@@ -477,8 +485,10 @@ def print_table(results, grids, backend, summary):
         f"{'lin MB':>8} {'soft MB':>9} {'lin RSS':>8} {'soft RSS':>9} "
         f"{'lin x prev':>10} {'soft x prev':>11} {'soft/lin':>8}"
     )
-    print(f"\nRidgeMILABlock training step, backend={backend} "
-          f"(MB = {mem_name}; RSS = step RSS growth, MB)")
+    print(
+        f"\nRidgeMILABlock training step, backend={backend} "
+        f"(MB = {mem_name}; RSS = step RSS growth, MB)"
+    )
     print(head)
     print("-" * len(head))
     prev = {}
@@ -489,13 +499,13 @@ def print_table(results, grids, backend, summary):
             ok = r.get("status") == "ok"
             row[a] = r
             row[a + "_ms"] = r.get("median_ms") if ok else None
-            row[a + "_ratio"] = (
-                row[a + "_ms"] / prev[a] if ok and prev.get(a) else None
-            )
+            row[a + "_ratio"] = row[a + "_ms"] / prev[a] if ok and prev.get(a) else None
+
         def ms(a):
             if row[a + "_ms"] is not None:
                 return f"{row[a + '_ms']:.1f}"
             return row[a].get("status", "-")
+
         print(
             f"{str(g) + '^2':>8} {g * g:>7} {ms('linear'):>10} {ms('softmax'):>11} "
             f"{_fmt(row['linear'].get(mem_key), '.1f'):>8} "
@@ -529,31 +539,53 @@ def print_table(results, grids, backend, summary):
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--max-grid", type=int, default=128,
-                   help="largest token grid side (default 128)")
-    p.add_argument("--grids", type=int, nargs="*", default=None,
-                   help="explicit grid sides (default 16 32 64 128, capped by --max-grid)")
+    p.add_argument(
+        "--max-grid", type=int, default=128, help="largest token grid side (default 128)"
+    )
+    p.add_argument(
+        "--grids",
+        type=int,
+        nargs="*",
+        default=None,
+        help="explicit grid sides (default 16 32 64 128, capped by --max-grid)",
+    )
     p.add_argument("--dim", type=int, default=64, help="token dimension (default 64)")
     p.add_argument("--heads", type=int, default=4, help="attention heads (default 4)")
     p.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps after compiling")
     p.add_argument("--min-repeats", type=int, default=5)
     p.add_argument("--max-repeats", type=int, default=30)
-    p.add_argument("--target-seconds", type=float, default=3.0,
-                   help="aim for this much timed work per configuration")
-    p.add_argument("--max-step-seconds", type=float, default=20.0,
-                   help="skip a configuration whose step time, extrapolated from "
-                        "the previous grid (N for linear, N^2 for softmax), exceeds "
-                        "this (default 20)")
-    p.add_argument("--threads", type=int, default=0,
-                   help="cap intra-op threads (torch.set_num_threads, TF intra/inter-op "
-                        "threads, OMP_NUM_THREADS; 1 also turns off XLA's "
-                        "multi-threaded Eigen on JAX); 0 = library defaults")
-    p.add_argument("--timeout", type=float, default=300.0,
-                   help="seconds before a configuration is abandoned")
+    p.add_argument(
+        "--target-seconds",
+        type=float,
+        default=3.0,
+        help="aim for this much timed work per configuration",
+    )
+    p.add_argument(
+        "--max-step-seconds",
+        type=float,
+        default=20.0,
+        help="skip a configuration whose step time, extrapolated from "
+        "the previous grid (N for linear, N^2 for softmax), exceeds "
+        "this (default 20)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="cap intra-op threads (torch.set_num_threads, TF intra/inter-op "
+        "threads, OMP_NUM_THREADS; 1 also turns off XLA's "
+        "multi-threaded Eigen on JAX); 0 = library defaults",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=300.0, help="seconds before a configuration is abandoned"
+    )
     p.add_argument("--attention", choices=ATTENTIONS + ("both",), default="both")
-    p.add_argument("--output", default=None,
-                   help="JSON path (default benchmarks/results/scaling_<backend>.json)")
+    p.add_argument(
+        "--output",
+        default=None,
+        help="JSON path (default benchmarks/results/scaling_<backend>.json)",
+    )
     # internal: one configuration in a subprocess
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--grid", type=int, default=None, help=argparse.SUPPRESS)
@@ -569,9 +601,12 @@ def main(argv=None):
     grids = sorted(g for g in (args.grids or DEFAULT_GRIDS) if g <= args.max_grid)
     attentions = ATTENTIONS if args.attention == "both" else (args.attention,)
     machine = machine_description(backend)
-    print(f"backend {backend} on {machine['cpu']} ({machine['usable_cores']} cores), "
-          f"dim {args.dim}, heads {args.heads}, batch {args.batch}, "
-          f"threads {args.threads or 'default'}", flush=True)
+    print(
+        f"backend {backend} on {machine['cpu']} ({machine['usable_cores']} cores), "
+        f"dim {args.dim}, heads {args.heads}, batch {args.batch}, "
+        f"threads {args.threads or 'default'}",
+        flush=True,
+    )
     results = []
     stopped = set()
     previous = {}
@@ -579,19 +614,28 @@ def main(argv=None):
     for g in grids:
         for a in attentions:
             if a in stopped:
-                results.append({"grid": g, "tokens": g * g, "attention": a,
-                                "status": "skipped",
-                                "reason": "a smaller grid already failed"})
+                results.append(
+                    {
+                        "grid": g,
+                        "tokens": g * g,
+                        "attention": a,
+                        "status": "skipped",
+                        "reason": "a smaller grid already failed",
+                    }
+                )
                 continue
             r = run_config(args, backend, g, a, previous.get(a))
             results.append(r)
             previous[a] = r
             if r["status"] == "ok":
-                print(f"  {a:>7} {g:>4}^2: {r['median_ms']:9.1f} ms "
-                      f"(min {r['min_ms']:.1f}, CPU {r['cpu_ms']:.1f}; x{r['repeats']}, "
-                      f"compile {r['compile_s']:.1f} s, load {r['load_average']}), "
-                      f"xla {_fmt(r.get('xla_mb'), '.1f')} MB, "
-                      f"step RSS {_fmt(r.get('step_rss_mb'), '.1f')} MB", flush=True)
+                print(
+                    f"  {a:>7} {g:>4}^2: {r['median_ms']:9.1f} ms "
+                    f"(min {r['min_ms']:.1f}, CPU {r['cpu_ms']:.1f}; x{r['repeats']}, "
+                    f"compile {r['compile_s']:.1f} s, load {r['load_average']}), "
+                    f"xla {_fmt(r.get('xla_mb'), '.1f')} MB, "
+                    f"step RSS {_fmt(r.get('step_rss_mb'), '.1f')} MB",
+                    flush=True,
+                )
             else:
                 print(f"  {a:>7} {g:>4}^2: {r['status']} ({r.get('reason')})", flush=True)
                 stopped.add(a)
@@ -602,26 +646,29 @@ def main(argv=None):
     record = {
         "benchmark": "RidgeMILABlock training step (forward + backward), linear vs softmax",
         "command": f"KERAS_BACKEND={backend} python benchmarks/scaling.py "
-                   + " ".join(a for a in (argv if argv is not None else sys.argv[1:])),
+        + " ".join(a for a in (argv if argv is not None else sys.argv[1:])),
         "date": time.strftime("%Y-%m-%d"),
         "wall_s": round(time.perf_counter() - t_start, 1),
         "machine": machine,
         "config": {
-            "dim": args.dim, "heads": args.heads, "batch": args.batch,
-            "grids": grids, "warmup": args.warmup,
+            "dim": args.dim,
+            "heads": args.heads,
+            "batch": args.batch,
+            "grids": grids,
+            "warmup": args.warmup,
             "max_step_seconds": args.max_step_seconds,
             "threads": args.threads or "library default",
             "block": "RidgeMILABlock defaults (mlp_ratio 4, ridge, rope, kernel_gate, "
-                     "lepe, cpe, mila, mode reflect, solver gauss_jordan)",
+            "lepe, cpe, mila, mode reflect, solver gauss_jordan)",
             "loss": "mean(y**2)",
             "timing": "median wall time of one step after warm-up (median_ms); "
-                      "min_ms; cpu_ms = median process CPU time (all threads) per step; "
-                      "load_average = 1-min load before/after the timed steps",
+            "min_ms; cpu_ms = median process CPU time (all threads) per step; "
+            "load_average = 1-min load before/after the timed steps",
             "memory": {
                 "xla_mb": "JAX only: compiled.memory_analysis() argument + output + temp - alias",
                 "step_rss_mb": "VmHWM during the timed steps minus VmRSS before them "
-                               "(high-water mark reset via /proc/self/clear_refs; "
-                               "MALLOC_MMAP_THRESHOLD_=131072)",
+                "(high-water mark reset via /proc/self/clear_refs; "
+                "MALLOC_MMAP_THRESHOLD_=131072)",
                 "peak_rss_mb": "process peak resident set, imports included",
             },
         },

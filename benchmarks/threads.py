@@ -12,7 +12,9 @@ def thread_env(env, backend, threads):
         return env
     env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
     if backend == "jax" and threads == 1:  # XLA's CPU thread pool: on or off
-        env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+        env["XLA_FLAGS"] = (
+            env.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+        ).strip()
     return env
 
 
@@ -32,5 +34,3 @@ def limit_threads(backend, threads):
 
         tf.config.threading.set_intra_op_parallelism_threads(threads)
         tf.config.threading.set_inter_op_parallelism_threads(threads)
-
-

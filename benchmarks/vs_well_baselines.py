@@ -52,7 +52,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import numpy as np  # noqa: E402
-
 from records import machine_info  # noqa: E402
 from records import machine_line  # noqa: E402
 from records import write_record  # noqa: E402
@@ -63,11 +62,29 @@ WINDOWS = (("1:1", 1, 1), ("6:12", 6, 12), ("13:30", 13, 30))
 
 SETTINGS = {
     # Full default: 64x64, 4 -> 1, batch 4.
-    "full": dict(resolution=64, trajectories=24, time_steps=40, steps=200, batch_size=4,
-                 learning_rate=1e-3, warmup_steps=30, rollout_steps=30, max_test_windows=64),
+    "full": dict(
+        resolution=64,
+        trajectories=24,
+        time_steps=40,
+        steps=200,
+        batch_size=4,
+        learning_rate=1e-3,
+        warmup_steps=30,
+        rollout_steps=30,
+        max_test_windows=64,
+    ),
     # Smoke run: every code path, tiny numbers.
-    "quick": dict(resolution=64, trajectories=8, time_steps=36, steps=6, batch_size=4,
-                  learning_rate=1e-3, warmup_steps=2, rollout_steps=30, max_test_windows=8),
+    "quick": dict(
+        resolution=64,
+        trajectories=8,
+        time_steps=36,
+        steps=6,
+        batch_size=4,
+        learning_rate=1e-3,
+        warmup_steps=2,
+        rollout_steps=30,
+        max_test_windows=8,
+    ),
 }
 
 
@@ -82,17 +99,25 @@ def baseline_factory(name, dim_in, dim_out, resolution):
     """(constructor of one width argument, candidate widths) for a Well baseline."""
     from the_well.benchmark import models as well_models
 
-    common = dict(dim_in=dim_in, dim_out=dim_out, n_spatial_dims=2,
-                  spatial_resolution=(resolution, resolution))
+    common = dict(
+        dim_in=dim_in,
+        dim_out=dim_out,
+        n_spatial_dims=2,
+        spatial_resolution=(resolution, resolution),
+    )
     modes = min(16, resolution // 2)
     if name == "UNetClassic":
         return (lambda w: well_models.UNetClassic(init_features=w, **common)), range(4, 65)
     if name == "UNetConvNext":
         return (lambda w: well_models.UNetConvNext(init_features=w, **common)), range(4, 65)
     if name == "FNO":
-        return (lambda w: well_models.FNO(modes1=modes, modes2=modes, hidden_channels=w, **common)), range(4, 129)
+        return (
+            lambda w: well_models.FNO(modes1=modes, modes2=modes, hidden_channels=w, **common)
+        ), range(4, 129)
     if name == "TFNO":
-        return (lambda w: well_models.TFNO(modes1=modes, modes2=modes, hidden_channels=w, **common)), range(4, 257)
+        return (
+            lambda w: well_models.TFNO(modes1=modes, modes2=modes, hidden_channels=w, **common)
+        ), range(4, 257)
     raise ValueError(f"Unknown baseline {name!r}; choose from {BASELINES}.")
 
 
@@ -141,7 +166,11 @@ class WellBaselineStep:
     def __call__(self, inputs):
         import torch
 
-        fields, constants = (inputs["fields"], inputs.get("constants")) if isinstance(inputs, dict) else (inputs, None)
+        fields, constants = (
+            (inputs["fields"], inputs.get("constants"))
+            if isinstance(inputs, dict)
+            else (inputs, None)
+        )
         self.net.eval()
         with torch.no_grad():
             return self.forward(fields, constants).numpy()
@@ -154,8 +183,9 @@ def load_split_windows(data_dir, dataset, split, max_windows=None, seed=0):
     """Every (input, target) window of a split as arrays, in normalized units."""
     from keras_wavelit.data import WellSequence
 
-    seq = WellSequence(data_dir, dataset, split, n_steps_input=4, n_steps_output=1,
-                       batch_size=32, shuffle=False)
+    seq = WellSequence(
+        data_dir, dataset, split, n_steps_input=4, n_steps_output=1, batch_size=32, shuffle=False
+    )
     xs, cs, ys = [], [], []
     for i in range(len(seq)):
         x, y = seq[i]
@@ -230,14 +260,20 @@ class StepTimer:
         steps = len(self.ends)
         # Steps per second after the first (compiling) step.
         rate = (steps - 1) / (self.ends[-1] - self.ends[0]) if steps > 1 else float("nan")
-        return {"steps": steps, "train_seconds": total, "first_step_seconds": self.ends[0] - self.start if steps else None,
-                "steps_per_second": rate}
+        return {
+            "steps": steps,
+            "train_seconds": total,
+            "first_step_seconds": self.ends[0] - self.start if steps else None,
+            "steps_per_second": rate,
+        }
 
 
 def schedule_for(cfg):
     from keras_wavelit.optimizers import WarmupExponentialDecay
 
-    return WarmupExponentialDecay(peak_learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"])
+    return WarmupExponentialDecay(
+        peak_learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"]
+    )
 
 
 def train_baseline(net, data, order, cfg, budget=None, log_every=50):
@@ -309,19 +345,38 @@ def evaluate(predictor, test_windows, test_trajectories, cfg):
     from keras_wavelit.evaluation import evaluate_rollout
 
     x, c, y, seq = test_windows
-    one_step = evaluate_rollout(predictor, np.concatenate([x, y], axis=1), n_steps_input=4, n_steps=1,
-                                constants=c, denormalize=seq.denormalize, windows=[("1:1", 1, 1)],
-                                divergence_threshold=None, field_names=seq.channel_names)
+    one_step = evaluate_rollout(
+        predictor,
+        np.concatenate([x, y], axis=1),
+        n_steps_input=4,
+        n_steps=1,
+        constants=c,
+        denormalize=seq.denormalize,
+        windows=[("1:1", 1, 1)],
+        divergence_threshold=None,
+        field_names=seq.channel_names,
+    )
     trajs, consts, tseq = test_trajectories
     n_steps = min(cfg["rollout_steps"], trajs.shape[1] - 4)
-    rollout = evaluate_rollout(predictor, trajs, n_steps_input=4, n_steps=n_steps, constants=consts,
-                               denormalize=tseq.denormalize, windows=WINDOWS, field_names=tseq.channel_names)
+    rollout = evaluate_rollout(
+        predictor,
+        trajs,
+        n_steps_input=4,
+        n_steps=n_steps,
+        constants=consts,
+        denormalize=tseq.denormalize,
+        windows=WINDOWS,
+        field_names=tseq.channel_names,
+    )
     row = {
         "one_step_vrmse": one_step.score("1:1", "vrmse", "mean"),
         "one_step_vrmse_median": one_step.score("1:1", "vrmse", "median"),
         "one_step_windows": int(x.shape[0]),
         "rollout_per_step_median": [float(v) for v in rollout.per_step("vrmse", "median")],
-        "diverged": [{"trajectory": d.trajectory, "step": d.step, "reason": d.reason} for d in rollout.divergences],
+        "diverged": [
+            {"trajectory": d.trajectory, "step": d.step, "reason": d.reason}
+            for d in rollout.divergences
+        ],
     }
     for name, _, _ in WINDOWS:
         try:
@@ -351,8 +406,11 @@ def fmt(v, digits=4):
 def markdown(result):
     cfg = result["settings"]
     info = result["machine"]
-    mode = (f"equal wall-clock budget of {result['budget_seconds']:.0f} s per model"
-            if result["budget_seconds"] else f"equal steps ({cfg['steps']} optimizer steps per model)")
+    mode = (
+        f"equal wall-clock budget of {result['budget_seconds']:.0f} s per model"
+        if result["budget_seconds"]
+        else f"equal steps ({cfg['steps']} optimizer steps per model)"
+    )
     lines = [
         "# WaveLiT-1.2M against The Well's baselines",
         "",
@@ -367,28 +425,40 @@ def markdown(result):
         "",
     ]
     for dataset, rows in result["datasets"].items():
-        lines += [f"## `{dataset}`", "",
-                  "| model | params | one-step VRMSE | [1:1] | [6:12] | [13:30] | steps | train s | steps/s |",
-                  "|---|---|---|---|---|---|---|---|---|"]
-        best = {k: min((r[k] for r in rows.values() if r.get(k) is not None), default=None)
-                for k in ("one_step_vrmse", "1:1", "6:12", "13:30")}
+        lines += [
+            f"## `{dataset}`",
+            "",
+            "| model | params | one-step VRMSE | [1:1] | [6:12] | [13:30] | steps | train s | steps/s |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        best = {
+            k: min((r[k] for r in rows.values() if r.get(k) is not None), default=None)
+            for k in ("one_step_vrmse", "1:1", "6:12", "13:30")
+        }
         for name, r in rows.items():
+
             def cell(k):
                 s = fmt(r.get(k))
                 return f"**{s}**" if r.get(k) is not None and r.get(k) == best[k] else s
+
             div = f" ({len(r['diverged'])} diverged)" if r["diverged"] else ""
             lines.append(
                 f"| {name}{div} | {r['params']:,} | {cell('one_step_vrmse')} | {cell('1:1')} | {cell('6:12')} | "
-                f"{cell('13:30')} | {r['steps']} | {r['train_seconds']:.0f} | {r['steps_per_second']:.2f} |")
+                f"{cell('13:30')} | {r['steps']} | {r['train_seconds']:.0f} | {r['steps_per_second']:.2f} |"
+            )
         lines.append("")
-    rerun = (f"KERAS_BACKEND={result['machine']['keras_backend']} "
-             "python benchmarks/vs_well_baselines.py" + (" --quick" if result["quick"] else ""))
+    rerun = (
+        f"KERAS_BACKEND={result['machine']['keras_backend']} "
+        "python benchmarks/vs_well_baselines.py" + (" --quick" if result["quick"] else "")
+    )
     if result.get("threads"):
         rerun += f" --threads {result['threads']}"
     if result["budget_seconds"]:
         rerun += f" --budget-seconds {result['budget_seconds']:g}"
-    lines += [f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `{rerun}`.",
-              "Bold: best in the column. Plot: `" + result["plot"] + "`." if result.get("plot") else ""]
+    lines += [
+        f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `{rerun}`.",
+        "Bold: best in the column. Plot: `" + result["plot"] + "`." if result.get("plot") else "",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -413,7 +483,9 @@ def plot(result, path):
         ax = axes[1, j]
         for n in names:
             curve = np.asarray(rows[n]["rollout_per_step_median"], dtype=float)
-            ax.plot(np.arange(1, len(curve) + 1), curve, label=n, lw=2 if n.startswith("WaveLiT") else 1)
+            ax.plot(
+                np.arange(1, len(curve) + 1), curve, label=n, lw=2 if n.startswith("WaveLiT") else 1
+            )
         ax.set_yscale("log")
         ax.set_xlabel("rollout step")
         ax.set_ylabel("VRMSE (median over trajectories)")
@@ -432,22 +504,35 @@ def run_dataset(dataset, args, cfg, budget):
     import keras
 
     from keras_wavelit.data import boundary_mode
-    from keras_wavelit.data.simulate import dataset_dir, simulate
+    from keras_wavelit.data.simulate import dataset_dir
+    from keras_wavelit.data.simulate import simulate
     from keras_wavelit.evaluation.runs import load_trajectories
     from keras_wavelit.models import WaveLiT
 
     data_dir = os.path.join(args.work, "data")
     if not os.path.exists(os.path.join(dataset_dir(data_dir, dataset), "stats.yaml")):
-        simulate(dataset, data_dir, resolution=cfg["resolution"], n_trajectories=cfg["trajectories"],
-                 n_steps=cfg["time_steps"], seed=args.seed, overwrite=True)
+        simulate(
+            dataset,
+            data_dir,
+            resolution=cfg["resolution"],
+            n_trajectories=cfg["trajectories"],
+            n_steps=cfg["time_steps"],
+            seed=args.seed,
+            overwrite=True,
+        )
     x, c, y, seq = load_split_windows(data_dir, dataset, "train")
-    test_windows = load_split_windows(data_dir, dataset, "test", max_windows=cfg["max_test_windows"], seed=args.seed)
+    test_windows = load_split_windows(
+        data_dir, dataset, "test", max_windows=cfg["max_test_windows"], seed=args.seed
+    )
     test_trajectories = load_trajectories(data_dir, dataset, "test", 4)
     n_channels = x.shape[-1]
     n_const = 0 if c is None else c.shape[-1]
     steps = cfg["steps"] if budget is None else 10**6
     order = BatchOrder(len(x), cfg["batch_size"], steps, args.seed)
-    print(f"\n== {dataset}: {len(x)} training windows, {n_channels} fields + {n_const} constants", flush=True)
+    print(
+        f"\n== {dataset}: {len(x)} training windows, {n_channels} fields + {n_const} constants",
+        flush=True,
+    )
 
     rows = {}
     # WaveLiT-1.2M with the paper's recipe (AdamW, warm-up + x0.99 decay, clip 1.0, EMA, WaveletLoss).
@@ -455,38 +540,65 @@ def run_dataset(dataset, args, cfg, budget):
     # The boundary mode the data declares (periodic systems wrap around), as
     # `wavelit train` picks it; the baselines have no such switch.
     mode = boundary_mode(dataset_dir(data_dir, dataset))
-    wavelit = WaveLiT(size="1.2M", mode=mode, learning_rate=cfg["learning_rate"],
-                      warmup_steps=cfg["warmup_steps"])
+    wavelit = WaveLiT(
+        size="1.2M", mode=mode, learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"]
+    )
     sample = x[:1] if c is None else {"fields": x[:1], "constants": c[:1]}
     wavelit(sample)
     target = int(sum(np.prod(v.shape) for v in wavelit.trainable_weights))
     print(f"  WaveLiT-1.2M: {target:,} trainable parameters, mode={mode!r}", flush=True)
     t = train_wavelit(wavelit, (x, c, y), order, budget)
-    rows["WaveLiT-1.2M"] = dict(params=target, mode=mode, **t,
-                                **evaluate(wavelit, test_windows, test_trajectories, cfg))
-    print("  ", {k: v for k, v in rows["WaveLiT-1.2M"].items() if k != "rollout_per_step_median"}, flush=True)
+    rows["WaveLiT-1.2M"] = dict(
+        params=target, mode=mode, **t, **evaluate(wavelit, test_windows, test_trajectories, cfg)
+    )
+    print(
+        "  ",
+        {k: v for k, v in rows["WaveLiT-1.2M"].items() if k != "rollout_per_step_median"},
+        flush=True,
+    )
 
     dim_in = 4 * n_channels + n_const
     for name in args.baselines:
         net, width, params = sized_baseline(name, dim_in, n_channels, cfg["resolution"], target)
         print(f"  {name} (width {width}): {params:,} trainable parameters", flush=True)
         t = train_baseline(net, (x, c, y), order, cfg, budget)
-        rows[name] = dict(params=params, width=width, **t,
-                          **evaluate(WellBaselineStep(net), test_windows, test_trajectories, cfg))
-        print("  ", {k: v for k, v in rows[name].items() if k != "rollout_per_step_median"}, flush=True)
+        rows[name] = dict(
+            params=params,
+            width=width,
+            **t,
+            **evaluate(WellBaselineStep(net), test_windows, test_trajectories, cfg),
+        )
+        print(
+            "  ",
+            {k: v for k, v in rows[name].items() if k != "rollout_per_step_median"},
+            flush=True,
+        )
         del net
     return rows
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated embedded datasets")
-    parser.add_argument("--baselines", default=",".join(BASELINES), help="comma-separated Well models")
-    parser.add_argument("--quick", action="store_true", help="smoke run of every code path (< 5 minutes)")
-    parser.add_argument("--steps", type=int, help="optimizer steps per model (overrides the setting)")
-    parser.add_argument("--budget-seconds", type=float,
-                        help="train every model for this many wall-clock seconds instead of equal steps")
-    parser.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: library default)")
+    parser.add_argument(
+        "--datasets", default=",".join(DATASETS), help="comma-separated embedded datasets"
+    )
+    parser.add_argument(
+        "--baselines", default=",".join(BASELINES), help="comma-separated Well models"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run of every code path (< 5 minutes)"
+    )
+    parser.add_argument(
+        "--steps", type=int, help="optimizer steps per model (overrides the setting)"
+    )
+    parser.add_argument(
+        "--budget-seconds",
+        type=float,
+        help="train every model for this many wall-clock seconds instead of equal steps",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=0, help="torch intra-op threads (0: library default)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", default=os.path.join(HERE, "results", "raw", "vs_well_baselines"))
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
@@ -499,8 +611,10 @@ def main(argv=None):
     try:
         import the_well.benchmark.models  # noqa: F401
     except ImportError as err:
-        sys.exit("This benchmark needs The Well's baseline models: create the benchmark environment "
-                 f"with `make bench-venv` (the_well[benchmark], neuraloperator 0.3.0). Import failed: {err}")
+        sys.exit(
+            "This benchmark needs The Well's baseline models: create the benchmark environment "
+            f"with `make bench-venv` (the_well[benchmark], neuraloperator 0.3.0). Import failed: {err}"
+        )
     import torch
 
     if args.threads:
@@ -511,14 +625,24 @@ def main(argv=None):
     args.work = os.path.join(args.work, "quick" if args.quick else "full")
 
     t0 = time.time()
-    result = {"settings": cfg, "quick": args.quick, "budget_seconds": args.budget_seconds,
-              "seed": args.seed, "threads": args.threads, "datasets": {}}
+    result = {
+        "settings": cfg,
+        "quick": args.quick,
+        "budget_seconds": args.budget_seconds,
+        "seed": args.seed,
+        "threads": args.threads,
+        "datasets": {},
+    }
     for dataset in args.datasets:
         result["datasets"][dataset] = run_dataset(dataset, args, cfg, args.budget_seconds)
     result["machine"] = machine()
     result["total_seconds"] = time.time() - t0
     os.makedirs(args.out, exist_ok=True)
-    stem = "vs_well_baselines" + ("_quick" if args.quick else "") + ("_budget" if args.budget_seconds else "")
+    stem = (
+        "vs_well_baselines"
+        + ("_quick" if args.quick else "")
+        + ("_budget" if args.budget_seconds else "")
+    )
     result["plot"] = os.path.join("benchmarks", "results", stem + ".png")
     plot(result, os.path.join(args.out, stem + ".png"))
     write_record(args.out, stem, result, markdown(result))

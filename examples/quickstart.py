@@ -150,8 +150,10 @@ def main():
     x_train, y_train, x_test = x[:64], y[:64], x[64:]
     loss = WaveletLoss(alpha=1.0, beta=1.0, mode="periodic")
     persistence = float(keras.ops.convert_to_numpy(loss(y_train, x_train)))
-    print(f"data: x {x_train.shape} -> y {y_train.shape}; "
-          f"loss of predicting 'no change': {persistence:.4f}")
+    print(
+        f"data: x {x_train.shape} -> y {y_train.shape}; "
+        f"loss of predicting 'no change': {persistence:.4f}"
+    )
 
     model = TinyWaveLiT(channels=x.shape[-1])
     model.build(x_train.shape)

@@ -48,13 +48,17 @@ DATASET = "acoustic_scattering_2d"
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=None, help="output directory (default: a temporary directory)")
-    p.add_argument("--epochs", type=int, default=2, help="epochs of each training phase (default 2)")
+    p.add_argument(
+        "--epochs", type=int, default=2, help="epochs of each training phase (default 2)"
+    )
     p.add_argument(
         "--steps-per-epoch", type=int, default=30, help="optimizer steps per epoch (default 30)"
     )
     p.add_argument("--batch-size", type=int, default=4, help="batch size (paper: 4)")
     p.add_argument("--resolution", type=int, default=32, help="grid points per side (default 32)")
-    p.add_argument("--trajectories", type=int, default=16, help="simulated trajectories, all splits")
+    p.add_argument(
+        "--trajectories", type=int, default=16, help="simulated trajectories, all splits"
+    )
     p.add_argument("--time-steps", type=int, default=32, help="snapshots per trajectory")
     p.add_argument("--input-steps", type=int, default=4, help="input window T_in (default 4)")
     p.add_argument("--dim", type=int, default=32, help="token dimension (default 32)")
@@ -144,8 +148,12 @@ def main(argv=None):
     train_seq = WellSequence(info.well_base_path, DATASET, "train", seed=args.seed, **common)
     valid_seq = WellSequence(info.well_base_path, DATASET, "valid", **common)
     test_traj = WellSequence(
-        info.well_base_path, DATASET, "test", n_steps_input=args.input_steps,
-        full_trajectory=True, batch_size=64,
+        info.well_base_path,
+        DATASET,
+        "test",
+        n_steps_input=args.input_steps,
+        full_trajectory=True,
+        batch_size=64,
     )
     print(train_seq)
     print(f"fields: {train_seq.channel_names}, constants: {train_seq.constant_channel_names}")
@@ -153,9 +161,7 @@ def main(argv=None):
     # NumPy arrays of every training window (z-scored with
     # the dataset's stats.yaml by WellSequence).
     x_train, y_train = stack_batches(train_seq)
-    print(
-        "arrays: x =", {k: v.shape for k, v in x_train.items()}, "y =", y_train.shape
-    )
+    print("arrays: x =", {k: v.shape for k, v in x_train.items()}, "y =", y_train.shape)
 
     # ----------------------------------------------------------------- model
     # Explicit small sizes; the presets are WaveLiT(size="1.2M") and "9.5M".
@@ -177,8 +183,10 @@ def main(argv=None):
             "constants": (None,) + x_train["constants"].shape[1:],
         }
     )
-    print(f"WaveLiT(dim={args.dim}, depth={args.depth}, heads={args.heads}): "
-          f"{model.count_params():,} parameters")
+    print(
+        f"WaveLiT(dim={args.dim}, depth={args.depth}, heads={args.heads}): "
+        f"{model.count_params():,} parameters"
+    )
 
     # Phase 1: NumPy arrays. `steps_per_epoch` is capped so that an epoch
     # never asks for more batches than the arrays hold.
@@ -242,8 +250,10 @@ def main(argv=None):
     p_orig = np.asarray(keras.ops.convert_to_numpy(model.predict(probe, verbose=0)))
     p_back = np.asarray(keras.ops.convert_to_numpy(reloaded.predict(probe, verbose=0)))
     max_diff = float(np.max(np.abs(p_orig - p_back)))
-    print(f"saved {path} ({os.path.getsize(path) / 2**20:.2f} MiB); "
-          f"reloaded predictions differ by at most {max_diff:.3g}")
+    print(
+        f"saved {path} ({os.path.getsize(path) / 2**20:.2f} MiB); "
+        f"reloaded predictions differ by at most {max_diff:.3g}"
+    )
     np.testing.assert_allclose(p_back, p_orig, rtol=1e-6, atol=1e-6)
     assert reloaded.get_config() == model.get_config()
 
@@ -253,20 +263,27 @@ def main(argv=None):
     # The reloaded model rolls out what the original did in evaluate_rollout.
     roll_diff = float(np.max(np.abs(traj_phys - result.predictions)))
     scale = float(np.max(np.abs(result.predictions)))
-    print(f"reloaded rollout vs original rollout: max abs difference {roll_diff:.3g} "
-          f"(field scale {scale:.3g})")
+    print(
+        f"reloaded rollout vs original rollout: max abs difference {roll_diff:.3g} "
+        f"(field scale {scale:.3g})"
+    )
     truth_phys = test_traj.denormalize(y_test)
     err = np.linalg.norm((traj_phys - truth_phys)[0].reshape(n_roll, -1), axis=1)
     rel = err / np.linalg.norm(truth_phys[0].reshape(n_roll, -1), axis=1)
-    print(f"reloaded.rollout(x0, steps={n_roll}) -> {traj.shape}; trajectory 0, relative L2 "
-          f"error at steps "
-          f"1, {n_roll // 2}, {n_roll}: {rel[0]:.3f}, {rel[n_roll // 2 - 1]:.3f}, {rel[-1]:.3f}")
+    print(
+        f"reloaded.rollout(x0, steps={n_roll}) -> {traj.shape}; trajectory 0, relative L2 "
+        f"error at steps "
+        f"1, {n_roll // 2}, {n_roll}: {rel[0]:.3f}, {rel[n_roll // 2 - 1]:.3f}, {rel[-1]:.3f}"
+    )
 
     try:  # figure of the rollout, when matplotlib is installed
         from keras_wavelit.evaluation.plots import plot_rollout_frames
 
         fig = plot_rollout_frames(
-            truth_phys[0], traj_phys[0], [1, n_roll // 2, n_roll], test_traj.channel_names,
+            truth_phys[0],
+            traj_phys[0],
+            [1, n_roll // 2, n_roll],
+            test_traj.channel_names,
             os.path.join(out, "rollout.png"),
         )
         print(f"figure: {fig}")
@@ -286,8 +303,10 @@ def main(argv=None):
     }
     with open(os.path.join(out, f"summary_{backend}.json"), "w") as f:
         json.dump(summary, f, indent=2)
-    print(f"done in {summary['total_seconds']} s "
-          f"(fit on arrays {t_fit1:.1f} s, fit on PyDataset {t_fit2:.1f} s)")
+    print(
+        f"done in {summary['total_seconds']} s "
+        f"(fit on arrays {t_fit1:.1f} s, fit on PyDataset {t_fit2:.1f} s)"
+    )
     return summary
 
 

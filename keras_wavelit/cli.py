@@ -23,7 +23,8 @@ Usage:
 import argparse
 import os
 import sys
-from typing import List, Optional
+from typing import List
+from typing import Optional
 
 
 def _parse_param(text: str):
@@ -61,36 +62,58 @@ def _add_generate(subparsers) -> None:
             "keras_wavelit.data.WellSequence."
         ),
     )
-    p.add_argument("name", nargs="?", choices=sorted(SYSTEMS), metavar="NAME",
-                   help=f"dataset to generate: {', '.join(sorted(SYSTEMS))}")
+    p.add_argument(
+        "name",
+        nargs="?",
+        choices=sorted(SYSTEMS),
+        metavar="NAME",
+        help=f"dataset to generate: {', '.join(sorted(SYSTEMS))}",
+    )
     p.add_argument("--out", help="base directory (well_base_path)")
     p.add_argument("--resolution", type=int, default=64, help="grid points per side (default 64)")
-    p.add_argument("--trajectories", type=int, default=None,
-                   help="trajectories over train/valid/test (default 32: 24/4/4)")
+    p.add_argument(
+        "--trajectories",
+        type=int,
+        default=None,
+        help="trajectories over train/valid/test (default 32: 24/4/4)",
+    )
     p.add_argument("--steps", type=int, default=None, help="snapshots per trajectory (default 80)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    p.add_argument("--param", type=_parse_param, action="append", default=[], metavar="KEY=VALUE",
-                   help="system parameter, repeatable (e.g. --param regime=spots)")
+    p.add_argument(
+        "--param",
+        type=_parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="system parameter, repeatable (e.g. --param regime=spots)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing dataset")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.add_argument("--list", action="store_true", help="list the datasets and their parameters, then exit")
+    p.add_argument(
+        "--list", action="store_true", help="list the datasets and their parameters, then exit"
+    )
     p.set_defaults(func=_cmd_generate)
 
 
 def _cmd_generate(args) -> int:
     import importlib
 
-    from keras_wavelit.data.simulate import SYSTEMS, simulate
+    from keras_wavelit.data.simulate import SYSTEMS
+    from keras_wavelit.data.simulate import simulate
 
     if args.list:
         for name in sorted(SYSTEMS):
             module = importlib.import_module(SYSTEMS[name])
-            print(f"{name}: {module.DEFAULT_N_TRAJECTORIES} trajectories x {module.DEFAULT_N_STEPS} steps by default")
+            print(
+                f"{name}: {module.DEFAULT_N_TRAJECTORIES} trajectories x {module.DEFAULT_N_STEPS} steps by default"
+            )
             for key, value in module.DEFAULT_PARAMS.items():
                 print(f"    {key} = {value!r}")
         return 0
     if not args.name or not args.out:
-        print("wavelit generate: error: NAME and --out are required (or use --list)", file=sys.stderr)
+        print(
+            "wavelit generate: error: NAME and --out are required (or use --list)", file=sys.stderr
+        )
         return 2
     info = simulate(
         args.name,
@@ -131,8 +154,12 @@ def _add_data_args(p):
 
 def _add_loop_args(p, epochs):
     p.add_argument("--epochs", type=int, default=epochs)
-    p.add_argument("--steps-per-epoch", type=int, default=None,
-                   help="batches per epoch (default: the whole split)")
+    p.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=None,
+        help="batches per epoch (default: the whole split)",
+    )
     p.add_argument("--validation-steps", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=4)
     p.add_argument("--seed", type=int, default=0)
@@ -141,9 +168,11 @@ def _add_loop_args(p, epochs):
 
 def _add_train(subparsers) -> None:
     p = subparsers.add_parser(
-        "train", help="train a WaveLiT (resumes an interrupted run in --out)",
+        "train",
+        help="train a WaveLiT (resumes an interrupted run in --out)",
         description="Train a WaveLiT with the paper's recipe on a dataset in The Well's "
-        "format. Run the same command again to resume an interrupted run.")
+        "format. Run the same command again to resume an interrupted run.",
+    )
     _add_data_args(p)
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument("--size", choices=["1.2M", "9.5M"], default=None)
@@ -154,9 +183,13 @@ def _add_train(subparsers) -> None:
     p.add_argument("--levels", type=int)
     p.add_argument("--wavelet")
     p.add_argument("--residual", action="store_true", help="predict x_last + f(x)")
-    p.add_argument("--mode", choices=["auto", "reflect", "periodic"], default="auto",
-                   help="boundary mode of the DWT and convolutions; auto: periodic when "
-                   "every boundary condition of the data is periodic, else reflect")
+    p.add_argument(
+        "--mode",
+        choices=["auto", "reflect", "periodic"],
+        default="auto",
+        help="boundary mode of the DWT and convolutions; auto: periodic when "
+        "every boundary condition of the data is periodic, else reflect",
+    )
     p.add_argument("--n-steps-input", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--warmup-steps", type=int, default=5000)
@@ -167,11 +200,21 @@ def _add_train(subparsers) -> None:
 def _cmd_train(args) -> int:
     from keras_wavelit.training.runs import train_run
 
-    train_run(args.data, args.dataset, args.out, model_kwargs=_model_kwargs(args),
-              epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-              validation_steps=args.validation_steps, batch_size=args.batch_size,
-              n_steps_input=args.n_steps_input, learning_rate=args.lr,
-              warmup_steps=args.warmup_steps, seed=args.seed, verbose=0 if args.quiet else 1)
+    train_run(
+        args.data,
+        args.dataset,
+        args.out,
+        model_kwargs=_model_kwargs(args),
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        validation_steps=args.validation_steps,
+        batch_size=args.batch_size,
+        n_steps_input=args.n_steps_input,
+        learning_rate=args.lr,
+        warmup_steps=args.warmup_steps,
+        seed=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
     print(os.path.join(args.out, "model.keras"))
     return 0
 
@@ -196,11 +239,24 @@ def _add_finetune(subparsers) -> None:
 def _cmd_finetune(args) -> int:
     from keras_wavelit.training.runs import finetune_run
 
-    finetune_run(args.model, args.data, args.dataset, args.out, method=args.method,
-                 unroll=args.unroll, epochs=args.epochs, steps_per_epoch=args.steps_per_epoch,
-                 validation_steps=args.validation_steps, batch_size=args.batch_size,
-                 learning_rate=args.lr, causal_eps=args.causal_eps, noise_std=args.noise_std,
-                 jitter=args.jitter, seed=args.seed, verbose=0 if args.quiet else 1)
+    finetune_run(
+        args.model,
+        args.data,
+        args.dataset,
+        args.out,
+        method=args.method,
+        unroll=args.unroll,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        validation_steps=args.validation_steps,
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        causal_eps=args.causal_eps,
+        noise_std=args.noise_std,
+        jitter=args.jitter,
+        seed=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
     print(os.path.join(args.out, "model.keras"))
     return 0
 
@@ -220,20 +276,36 @@ def _add_evaluate(subparsers) -> None:
 def _cmd_evaluate(args) -> int:
     from keras_wavelit.evaluation.runs import evaluate_run
 
-    result = evaluate_run(args.model, args.data, args.dataset, args.out, split=args.split,
-                          max_rollout_steps=args.max_rollout_steps,
-                          max_trajectories=args.max_trajectories,
-                          divergence_threshold=args.divergence_threshold)
+    result = evaluate_run(
+        args.model,
+        args.data,
+        args.dataset,
+        args.out,
+        split=args.split,
+        max_rollout_steps=args.max_rollout_steps,
+        max_trajectories=args.max_trajectories,
+        divergence_threshold=args.divergence_threshold,
+    )
     print(result.summary_table())
     return 0
 
 
 def _add_report(subparsers) -> None:
     p = subparsers.add_parser("report", help="markdown report with plots")
-    p.add_argument("--eval", action="append", required=True, metavar="LABEL=DIR",
-                   help="an evaluation directory (repeatable)")
-    p.add_argument("--history", action="append", default=[], metavar="LABEL=CSV",
-                   help="a history.csv of a run (repeatable)")
+    p.add_argument(
+        "--eval",
+        action="append",
+        required=True,
+        metavar="LABEL=DIR",
+        help="an evaluation directory (repeatable)",
+    )
+    p.add_argument(
+        "--history",
+        action="append",
+        default=[],
+        metavar="LABEL=CSV",
+        help="a history.csv of a run (repeatable)",
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--title", default="WaveLiT report")
     p.set_defaults(func=_cmd_report)
@@ -256,10 +328,12 @@ def _cmd_report(args) -> int:
 
 def _add_demo(subparsers) -> None:
     p = subparsers.add_parser(
-        "demo", help="the main job: simulate, train, finetune, evaluate, report",
+        "demo",
+        help="the main job: simulate, train, finetune, evaluate, report",
         description="Simulate an embedded dataset, train a WaveLiT, rollout-finetune it, "
         "evaluate both with The Well's metrics and write OUT/report.md with plots "
-        "(sized for about 15 minutes on a 2-core CPU; --quick for a few-minute smoke run).")
+        "(sized for about 15 minutes on a 2-core CPU; --quick for a few-minute smoke run).",
+    )
     p.add_argument("--out", default="report", help="report directory (default: report)")
     p.add_argument("--dataset", default="acoustic_scattering_2d")
     p.add_argument("--quick", action="store_true")
@@ -271,8 +345,13 @@ def _add_demo(subparsers) -> None:
 def _cmd_demo(args) -> int:
     from keras_wavelit.demo import run_demo
 
-    run_demo(args.out, dataset=args.dataset, quick=args.quick, seed=args.seed,
-             verbose=0 if args.quiet else 1)
+    run_demo(
+        args.out,
+        dataset=args.dataset,
+        quick=args.quick,
+        seed=args.seed,
+        verbose=0 if args.quiet else 1,
+    )
     return 0
 
 

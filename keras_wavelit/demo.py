@@ -15,21 +15,33 @@ import time
 #: Demo settings; ``quick`` shrinks everything for a smoke run.
 DEMO_SETTINGS = {
     "full": {
-        "resolution": 32, "trajectories": 32, "steps": 80,
-        "model": {"dim": 48, "depth": 4, "num_heads": 4, "fpn_levels": 1,
-                  "predict_residual": True},
-        "epochs": 6, "steps_per_epoch": 100, "validation_steps": 10,
-        "learning_rate": 1e-3, "warmup_steps": 60,
-        "finetune_epochs": 2, "finetune_steps_per_epoch": 40, "unroll": 3,
+        "resolution": 32,
+        "trajectories": 32,
+        "steps": 80,
+        "model": {"dim": 48, "depth": 4, "num_heads": 4, "fpn_levels": 1, "predict_residual": True},
+        "epochs": 6,
+        "steps_per_epoch": 100,
+        "validation_steps": 10,
+        "learning_rate": 1e-3,
+        "warmup_steps": 60,
+        "finetune_epochs": 2,
+        "finetune_steps_per_epoch": 40,
+        "unroll": 3,
         "max_trajectories": 4,
     },
     "quick": {
-        "resolution": 32, "trajectories": 8, "steps": 24,
-        "model": {"dim": 16, "depth": 1, "num_heads": 2, "fpn_levels": 1,
-                  "predict_residual": True},
-        "epochs": 2, "steps_per_epoch": 4, "validation_steps": 2,
-        "learning_rate": 1e-3, "warmup_steps": 4,
-        "finetune_epochs": 1, "finetune_steps_per_epoch": 2, "unroll": 2,
+        "resolution": 32,
+        "trajectories": 8,
+        "steps": 24,
+        "model": {"dim": 16, "depth": 1, "num_heads": 2, "fpn_levels": 1, "predict_residual": True},
+        "epochs": 2,
+        "steps_per_epoch": 4,
+        "validation_steps": 2,
+        "learning_rate": 1e-3,
+        "warmup_steps": 4,
+        "finetune_epochs": 1,
+        "finetune_steps_per_epoch": 2,
+        "unroll": 2,
         "max_trajectories": 2,
     },
 }
@@ -81,17 +93,31 @@ def run_demo(out_dir="report", dataset="acoustic_scattering_2d", quick=False, se
 
     t = phase(f"1/5 simulate {dataset}")
     if not os.path.exists(os.path.join(dataset_dir(data_dir, dataset), "stats.yaml")):
-        simulate(dataset, data_dir, resolution=cfg["resolution"],
-                 n_trajectories=cfg["trajectories"], n_steps=cfg["steps"], seed=seed,
-                 verbose=verbose, overwrite=True)
+        simulate(
+            dataset,
+            data_dir,
+            resolution=cfg["resolution"],
+            n_trajectories=cfg["trajectories"],
+            n_steps=cfg["steps"],
+            seed=seed,
+            verbose=verbose,
+            overwrite=True,
+        )
     times["simulate"] = time.time() - t
 
     t = phase("2/5 train WaveLiT (paper recipe)")
     pre_dir = os.path.join(work, "pretrain")
     model, _ = train_run(
-        data_dir, dataset, pre_dir, model_kwargs=cfg["model"], epochs=cfg["epochs"],
-        steps_per_epoch=cfg["steps_per_epoch"], validation_steps=cfg["validation_steps"],
-        learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"], seed=seed,
+        data_dir,
+        dataset,
+        pre_dir,
+        model_kwargs=cfg["model"],
+        epochs=cfg["epochs"],
+        steps_per_epoch=cfg["steps_per_epoch"],
+        validation_steps=cfg["validation_steps"],
+        learning_rate=cfg["learning_rate"],
+        warmup_steps=cfg["warmup_steps"],
+        seed=seed,
         verbose=verbose,
     )
     times["train"] = time.time() - t
@@ -99,10 +125,18 @@ def run_demo(out_dir="report", dataset="acoustic_scattering_2d", quick=False, se
     t = phase("3/5 rollout finetuning (scheduled sampling)")
     ft_dir = os.path.join(work, "finetune")
     finetune_run(
-        os.path.join(pre_dir, "model.keras"), data_dir, dataset, ft_dir,
-        method="scheduled_sampling", unroll=cfg["unroll"], epochs=cfg["finetune_epochs"],
-        steps_per_epoch=cfg["finetune_steps_per_epoch"], validation_steps=cfg["validation_steps"],
-        learning_rate=cfg["learning_rate"] / 5, seed=seed, verbose=verbose,
+        os.path.join(pre_dir, "model.keras"),
+        data_dir,
+        dataset,
+        ft_dir,
+        method="scheduled_sampling",
+        unroll=cfg["unroll"],
+        epochs=cfg["finetune_epochs"],
+        steps_per_epoch=cfg["finetune_steps_per_epoch"],
+        validation_steps=cfg["validation_steps"],
+        learning_rate=cfg["learning_rate"] / 5,
+        seed=seed,
+        verbose=verbose,
     )
     times["finetune"] = time.time() - t
 
@@ -110,8 +144,14 @@ def run_demo(out_dir="report", dataset="acoustic_scattering_2d", quick=False, se
     evals = {}
     for label, run in (("pretrained", pre_dir), ("finetuned (scheduled sampling)", ft_dir)):
         d = os.path.join(work, "eval_" + os.path.basename(run))
-        evaluate_run(os.path.join(run, "model.keras"), data_dir, dataset, d,
-                     max_trajectories=cfg["max_trajectories"], verbose=verbose)
+        evaluate_run(
+            os.path.join(run, "model.keras"),
+            data_dir,
+            dataset,
+            d,
+            max_trajectories=cfg["max_trajectories"],
+            verbose=verbose,
+        )
         evals[label] = d
     times["evaluate"] = time.time() - t
 
@@ -129,13 +169,18 @@ def run_demo(out_dir="report", dataset="acoustic_scattering_2d", quick=False, se
         f"Ran on Keras {keras.__version__} with the `{keras.backend.backend()}` backend, "
         f"{cpu_name()} ({os.cpu_count()} cores).",
         "",
-        "| phase | seconds |", "|---|---|",
+        "| phase | seconds |",
+        "|---|---|",
     ] + [f"| {k} | {v:.0f} |" for k, v in times.items()]
     path = write_report(
-        out_dir, evals,
-        histories={"pretraining": os.path.join(pre_dir, "history.csv"),
-                   "finetuning": os.path.join(ft_dir, "history.csv")},
-        title=f"WaveLiT demo: {dataset}", notes=notes,
+        out_dir,
+        evals,
+        histories={
+            "pretraining": os.path.join(pre_dir, "history.csv"),
+            "finetuning": os.path.join(ft_dir, "history.csv"),
+        },
+        title=f"WaveLiT demo: {dataset}",
+        notes=notes,
     )
     times["report"] = time.time() - t
     with open(os.path.join(out_dir, "timings.json"), "w") as f:

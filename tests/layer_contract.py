@@ -17,9 +17,11 @@ def gradients(layer, x):
     layer's trainable variables, with each backend's autodiff."""
     backend = keras.backend.backend()
     out_shape = layer.compute_output_shape(tuple(x.shape))
-    r = np.random.default_rng(7).standard_normal(
-        tuple(d if d is not None else x.shape[0] for d in out_shape)
-    ).astype("float32")
+    r = (
+        np.random.default_rng(7)
+        .standard_normal(tuple(d if d is not None else x.shape[0] for d in out_shape))
+        .astype("float32")
+    )
     variables = layer.trainable_variables
     if not variables:
         return []
@@ -38,9 +40,7 @@ def gradients(layer, x):
 
         out = layer(x, **kw)
         loss = torch.mean(out.float() * torch.as_tensor(r))
-        grads = torch.autograd.grad(
-            loss, [v.value for v in variables], allow_unused=True
-        )
+        grads = torch.autograd.grad(loss, [v.value for v in variables], allow_unused=True)
     elif backend == "jax":
         import jax
         import jax.numpy as jnp
@@ -101,7 +101,5 @@ def check_layer(make_layer, input_shape, tmp_path, rtol=1e-5, atol=1e-5, grads=T
     path = os.path.join(str(tmp_path), "layer.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_allclose(
-        to_numpy(loaded(x)), to_numpy(model(x)), rtol=rtol, atol=atol
-    )
+    np.testing.assert_allclose(to_numpy(loaded(x)), to_numpy(model(x)), rtol=rtol, atol=atol)
     return layer, out

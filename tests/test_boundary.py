@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
+from layer_contract import to_numpy
 
 from keras_wavelit.ops import boundary_indices
 from keras_wavelit.ops import pad_axis
 from keras_wavelit.ops import pad_spatial
-from layer_contract import to_numpy
 
 NP_MODES = {"periodic": "wrap", "reflect": "reflect", "symmetric": "symmetric"}
 

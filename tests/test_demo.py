@@ -12,8 +12,13 @@ def test_quick_demo_writes_the_report(tmp_path):
     out = os.path.join(str(tmp_path), "report")
     path = run_demo(out_dir=out, quick=True, verbose=0)
     assert os.path.exists(path)
-    for name in ("rollout_frames.png", "vrmse_vs_step.png", "error_spectra.png",
-                 "training_pretraining.png", "training_finetuning.png"):
+    for name in (
+        "rollout_frames.png",
+        "vrmse_vs_step.png",
+        "error_spectra.png",
+        "training_pretraining.png",
+        "training_finetuning.png",
+    ):
         assert os.path.getsize(os.path.join(out, name)) > 1000, name
     with open(path) as f:
         text = f.read()

@@ -2,11 +2,11 @@ import keras
 import numpy as np
 import pytest
 import pywt
+from layer_contract import check_layer
+from layer_contract import to_numpy
 
 from keras_wavelit.layers import DWT2D
 from keras_wavelit.layers import IDWT2D
-from layer_contract import check_layer
-from layer_contract import to_numpy
 
 SUPPORTED = [
     ("haar", "reflect"),

@@ -6,9 +6,9 @@ import pytest
 
 from keras_wavelit.evaluation import error_spectrum
 from keras_wavelit.evaluation import evaluate_rollout
+from keras_wavelit.evaluation import plots
 from keras_wavelit.evaluation import rapsd
 from keras_wavelit.evaluation import rollout_windows
-from keras_wavelit.evaluation import plots
 
 H, W, C, T_IN = 8, 16, 2, 2
 SPEEDS = np.array([1, 1, 2, 5])  # pixels per step, one per trajectory
@@ -92,7 +92,9 @@ def test_persistence_matches_analytic_vrmse_mean_and_median():
         s612.per_field_median[1], np.median(expected_f1[:, 5:12].mean(axis=1)), rtol=1e-4
     )
     assert not res.diverged and res.divergences == []
-    np.testing.assert_allclose(res.per_step("vrmse", "median"), np.median(field_mean, axis=0), rtol=1e-4)
+    np.testing.assert_allclose(
+        res.per_step("vrmse", "median"), np.median(field_mean, axis=0), rtol=1e-4
+    )
     # MSE and nRMSE in the same units as the data (amplitudes 1 and 3).
     np.testing.assert_allclose(
         res.values["mse"][0, :, 1], 9.0 * (1 - np.cos(2 * np.pi * steps / W)), rtol=1e-4, atol=1e-5
@@ -149,8 +151,12 @@ def test_divergence_non_finite_reports_first_step_without_crashing():
         (1, 7, "non_finite"),
         (3, 14, "non_finite"),
     ]
-    assert np.isinf(res.values["vrmse"][1, 6:]).all() and np.isfinite(res.values["vrmse"][1, :6]).all()
-    assert np.isinf(res.values["mse"][3, 13:]).all() and np.isfinite(res.values["mse"][3, :13]).all()
+    assert (
+        np.isinf(res.values["vrmse"][1, 6:]).all() and np.isfinite(res.values["vrmse"][1, :6]).all()
+    )
+    assert (
+        np.isinf(res.values["mse"][3, 13:]).all() and np.isfinite(res.values["mse"][3, :13]).all()
+    )
     scores = {s.window.name: s for s in res.scores["vrmse"]}
     assert scores["1:1"].n_diverged == 0 and np.isfinite(scores["1:1"].mean)
     assert scores["6:12"].n_diverged == 1 and scores["13:30"].n_diverged == 2
@@ -158,7 +164,12 @@ def test_divergence_non_finite_reports_first_step_without_crashing():
     assert np.isinf(scores["13:30"].median)  # 2 of 4 infinite: the median is their midpoint
     payload = json.loads(json.dumps(res.to_dict(), allow_nan=False))
     assert payload["diverged"] is True
-    assert payload["divergences"][0] == {"trajectory": 1, "step": 7, "reason": "non_finite", "value": None}
+    assert payload["divergences"][0] == {
+        "trajectory": 1,
+        "step": 7,
+        "reason": "non_finite",
+        "value": None,
+    }
     assert payload["windows"]["vrmse"][1]["mean"] is None
     table = res.summary_table()
     assert "| inf |" in table and "- trajectory 1: step 7 (non_finite)" in table
@@ -174,12 +185,16 @@ def test_divergence_threshold():
     res = evaluate_rollout(growing, static, T_IN, divergence_threshold=10.0)
     n = H * W
     np.testing.assert_allclose(
-        res.values["vrmse"][0, :3, 0], (3.0 ** np.arange(1, 4) - 1) * np.sqrt((n - 1) / n), rtol=1e-4
+        res.values["vrmse"][0, :3, 0],
+        (3.0 ** np.arange(1, 4) - 1) * np.sqrt((n - 1) / n),
+        rtol=1e-4,
     )
     assert [(d.step, d.reason) for d in res.divergences] == [(3, "threshold")] * 3
     assert res.divergences[0].value == pytest.approx(26 * np.sqrt((n - 1) / n), rel=1e-4)
     assert not evaluate_rollout(growing, static, T_IN, divergence_threshold=None).diverged
-    assert not evaluate_rollout(growing, static, T_IN, n_steps=2, divergence_threshold=10.0).diverged
+    assert not evaluate_rollout(
+        growing, static, T_IN, n_steps=2, divergence_threshold=10.0
+    ).diverged
 
 
 def test_denormalize_scores_in_physical_units():
@@ -193,13 +208,19 @@ def test_denormalize_scores_in_physical_units():
         return a * scale + offset
 
     plain = evaluate_rollout(Persistence(), traj, T_IN)
-    phys = evaluate_rollout(Persistence(), traj, T_IN, denormalize=denormalize, return_predictions=True)
+    phys = evaluate_rollout(
+        Persistence(), traj, T_IN, denormalize=denormalize, return_predictions=True
+    )
     assert shapes == [(4, 8, H, W, C), (4, 8, H, W, C)]
-    np.testing.assert_allclose(phys.values["mse"], plain.values["mse"] * scale**2, rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose(
+        phys.values["mse"], plain.values["mse"] * scale**2, rtol=1e-3, atol=1e-4
+    )
     # VRMSE is invariant to a per-field affine map (up to eps); nRMSE is not.
     np.testing.assert_allclose(phys.values["vrmse"], plain.values["vrmse"], rtol=1e-3, atol=1e-4)
     assert not np.allclose(phys.values["nrmse"], plain.values["nrmse"], rtol=1e-2)
-    np.testing.assert_allclose(phys.predictions[:, 0], traj[:, T_IN - 1] * scale + offset, rtol=1e-5)
+    np.testing.assert_allclose(
+        phys.predictions[:, 0], traj[:, T_IN - 1] * scale + offset, rtol=1e-5
+    )
 
 
 def test_constants_are_passed_in_dict_form():
@@ -209,7 +230,9 @@ def test_constants_are_passed_in_dict_form():
     evaluate_rollout(model, traj, T_IN, constants=consts, batch_size=3)
     assert all(isinstance(c, dict) and set(c) == {"fields", "constants"} for c in model.calls)
     np.testing.assert_array_equal(np.concatenate([c["constants"] for c in model.calls]), consts)
-    np.testing.assert_array_equal(np.concatenate([c["fields"] for c in model.calls]), traj[:, :T_IN])
+    np.testing.assert_array_equal(
+        np.concatenate([c["fields"] for c in model.calls]), traj[:, :T_IN]
+    )
 
     seen = []
 
@@ -300,9 +323,12 @@ def test_plots_write_png(tmp_path):
     bad = evaluate_rollout(Bad(), traj, T_IN)
     truth = traj[:, T_IN:]
     paths = [
-        plots.plot_rollout_frames(truth, good.predictions, [1, 6, 13], ["u", "w"], tmp_path / "frames.png"),
+        plots.plot_rollout_frames(
+            truth, good.predictions, [1, 6, 13], ["u", "w"], tmp_path / "frames.png"
+        ),
         plots.plot_vrmse_vs_step(
-            {"persistence": good, "diverging": bad, "array": good.values["vrmse"]}, tmp_path / "v.png"
+            {"persistence": good, "diverging": bad, "array": good.values["vrmse"]},
+            tmp_path / "v.png",
         ),
         plots.plot_error_spectra(
             {"persistence": error_spectrum(good.predictions, truth), "raw": np.linspace(1, 0.1, 9)},

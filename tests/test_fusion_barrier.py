@@ -1,10 +1,10 @@
 import keras
 import numpy as np
+from layer_contract import to_numpy
 
 from keras_wavelit.layers import BoundaryDepthwiseConv2D
 from keras_wavelit.ops import fusion_barrier
 from keras_wavelit.ops import gradient_fusion_barrier
-from layer_contract import to_numpy
 
 
 def _gradient(fn, x, r):

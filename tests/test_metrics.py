@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+from layer_contract import to_numpy
 
 from keras_wavelit.metrics import NRMSE
 from keras_wavelit.metrics import VRMSE
@@ -9,7 +10,6 @@ from keras_wavelit.metrics import mse
 from keras_wavelit.metrics import nrmse
 from keras_wavelit.metrics import relative_l2
 from keras_wavelit.metrics import vrmse
-from layer_contract import to_numpy
 
 
 def _pair(seed=0, shape=(2, 3, 16, 12, 3)):
@@ -87,8 +87,12 @@ def test_argument_order_is_keras_y_true_y_pred():
 def test_relative_l2():
     y, p = _pair(2)
     y64, p64 = y.astype("float64"), p.astype("float64")
-    per_field = np.sqrt(((p64 - y64) ** 2).sum(axis=(2, 3))) / (np.sqrt((y64**2).sum(axis=(2, 3))) + 1e-7)
-    joint = np.sqrt(((p64 - y64) ** 2).sum(axis=(2, 3, 4))) / (np.sqrt((y64**2).sum(axis=(2, 3, 4))) + 1e-7)
+    per_field = np.sqrt(((p64 - y64) ** 2).sum(axis=(2, 3))) / (
+        np.sqrt((y64**2).sum(axis=(2, 3))) + 1e-7
+    )
+    joint = np.sqrt(((p64 - y64) ** 2).sum(axis=(2, 3, 4))) / (
+        np.sqrt((y64**2).sum(axis=(2, 3, 4))) + 1e-7
+    )
     np.testing.assert_allclose(to_numpy(relative_l2(y, p)), per_field, rtol=1e-5)
     np.testing.assert_allclose(to_numpy(relative_l2(y, p, per_field=False)), joint, rtol=1e-5)
     # nRMSE is the relative L2 error with eps inside the square.

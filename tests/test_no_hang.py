@@ -14,9 +14,7 @@ HERE = os.path.dirname(__file__)
 
 def run_stress(steps, solver, timeout):
     env = dict(os.environ, KERAS_BACKEND=keras.backend.backend())
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.join(HERE, ".."), env.get("PYTHONPATH", "")]
-    )
+    env["PYTHONPATH"] = os.pathsep.join([os.path.join(HERE, ".."), env.get("PYTHONPATH", "")])
     try:
         proc = subprocess.run(
             [sys.executable, os.path.join(HERE, "stress_train.py"), str(steps), solver],

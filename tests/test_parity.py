@@ -5,7 +5,6 @@ import os
 
 import numpy as np
 import pytest
-
 from fixtures.make_parity_fixture import parity_layers
 from layer_contract import to_numpy
 

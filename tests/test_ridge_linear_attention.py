@@ -1,13 +1,13 @@
 import keras
 import numpy as np
 import pytest
-
 from attention_reference import ridge_attention
 from attention_reference import softmax_attention
 from attention_reference import vanilla_attention
-from keras_wavelit.layers import RidgeLinearAttention
 from layer_contract import check_layer
 from layer_contract import to_numpy
+
+from keras_wavelit.layers import RidgeLinearAttention
 
 
 def make_input(shape=(2, 6, 8, 32), seed=0):
@@ -47,13 +47,15 @@ def test_large_lambda_limit():
     layer = bare(ridge_lambda=lam)
     out = to_numpy(layer(x)) * lam
     h, w, dim = x.shape[1:]
-    from attention_reference import elu_plus_one, project, rope
+    from attention_reference import elu_plus_one
+    from attention_reference import project
+    from attention_reference import rope
 
     q, k, v = project(layer, x[0])
     qr, kr = rope(elu_plus_one(q), h, w), rope(elu_plus_one(k), h, w)
-    ref = np.stack(
-        [qr[:, i] @ (kr[:, i].T @ v[:, i] / (h * w)) for i in range(2)], 1
-    ).reshape(h, w, dim)
+    ref = np.stack([qr[:, i] @ (kr[:, i].T @ v[:, i] / (h * w)) for i in range(2)], 1).reshape(
+        h, w, dim
+    )
     rel = np.linalg.norm(out[0] - ref) / np.linalg.norm(ref)
     assert rel < 2e-3, rel
 
@@ -63,7 +65,8 @@ def test_least_squares_limit():
     x = make_input((1, 8, 8, 32))
     layer = bare(ridge_lambda=1e-6, rope=False)
     out = to_numpy(layer(x))[0]
-    from attention_reference import elu_plus_one, project
+    from attention_reference import elu_plus_one
+    from attention_reference import project
 
     q, k, v = project(layer, x[0])
     q, k = elu_plus_one(q), elu_plus_one(k)
@@ -79,9 +82,7 @@ def test_vanilla_matches_mlla_reference():
     layer = bare(ridge=False)
     out = to_numpy(layer(x))
     for b in range(2):
-        np.testing.assert_allclose(
-            out[b], vanilla_attention(layer, x[b]), rtol=1e-4, atol=1e-5
-        )
+        np.testing.assert_allclose(out[b], vanilla_attention(layer, x[b]), rtol=1e-4, atol=1e-5)
     assert not any(v.name == "ridge_raw" for v in layer.weights)
 
 

@@ -1,10 +1,10 @@
 import keras
 import numpy as np
 import pytest
-
-from keras_wavelit.layers import RidgeMILABlock
 from layer_contract import check_layer
 from layer_contract import to_numpy
+
+from keras_wavelit.layers import RidgeMILABlock
 
 # Paper Table 14 rows as (ridge, kernel_gate, lepe, cpe, mila).
 TABLE_14 = {

@@ -1,10 +1,10 @@
 import keras
 import numpy as np
 import pytest
+from layer_contract import to_numpy
 
 from keras_wavelit.models import WaveLiT
 from keras_wavelit.training import RolloutFinetuner
-from layer_contract import to_numpy
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit_tests")
@@ -33,8 +33,14 @@ def batch(seed=0, k=2):
 
 def one_sgd_step(method, x, y, a=0.8, step=0, **kw):
     model = ScaleLast(a)
-    ft = RolloutFinetuner(model, method=method, unroll=y.shape[1], auto_compile=False,
-                          step_loss=keras.losses.MeanSquaredError(), **kw)
+    ft = RolloutFinetuner(
+        model,
+        method=method,
+        unroll=y.shape[1],
+        auto_compile=False,
+        step_loss=keras.losses.MeanSquaredError(),
+        **kw,
+    )
     ft.compile(optimizer=keras.optimizers.SGD(learning_rate=1.0))
     ft(x)
     ft.finetune_step.assign(step)
@@ -106,13 +112,22 @@ def test_teacher_forcing_rate_follows_linear_schedule():
     np.testing.assert_allclose(float(to_numpy(ft.teacher_forcing_rate())), 0.0, atol=1e-7)
     np.testing.assert_allclose(float(to_numpy(ft.teacher_forcing_rate(2))), 0.75, rtol=1e-6)
     # per-epoch means of the rate: steps 0..3 then 4..7
-    np.testing.assert_allclose(hist.history["teacher_forcing"], [1 - 1.5 / 8, 1 - 5.5 / 8], rtol=1e-5)
+    np.testing.assert_allclose(
+        hist.history["teacher_forcing"], [1 - 1.5 / 8, 1 - 5.5 / 8], rtol=1e-5
+    )
 
 
 def test_jitter_and_noise_run_and_errors():
     x, y = batch(4)
-    ft = RolloutFinetuner(ScaleLast(), method="bptt", unroll=2, jitter=True, noise_std=0.01,
-                          auto_compile=False, seed=3)
+    ft = RolloutFinetuner(
+        ScaleLast(),
+        method="bptt",
+        unroll=2,
+        jitter=True,
+        noise_std=0.01,
+        auto_compile=False,
+        seed=3,
+    )
     ft.compile(optimizer=keras.optimizers.SGD(1e-3))
     hist = ft.fit(x, y, epochs=1, verbose=0)
     assert np.isfinite(hist.history["loss"]).all()

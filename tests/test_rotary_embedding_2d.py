@@ -1,9 +1,8 @@
 import numpy as np
 import pytest
+from layer_contract import to_numpy
 
 from keras_wavelit.layers import RotaryEmbedding2D
-from layer_contract import check_layer
-from layer_contract import to_numpy
 
 
 def test_rotation_preserves_norms_and_is_relative():
@@ -16,9 +15,7 @@ def test_rotation_preserves_norms_and_is_relative():
     layer = RotaryEmbedding2D()
     qr = to_numpy(layer(qs, grid=(h, w)))[0, :, 0]
     kr = to_numpy(layer(ks, grid=(h, w)))[0, :, 0]
-    np.testing.assert_allclose(
-        np.linalg.norm(qr, axis=-1), np.linalg.norm(q), rtol=1e-5
-    )
+    np.testing.assert_allclose(np.linalg.norm(qr, axis=-1), np.linalg.norm(q), rtol=1e-5)
     # <R(p) q, R(p') k> depends only on p - p'
     idx = lambda r, c: r * w + c  # noqa: E731
     a = qr[idx(1, 2)] @ kr[idx(0, 0)]

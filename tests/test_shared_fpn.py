@@ -1,11 +1,11 @@
 import keras
 import numpy as np
 import pytest
+from layer_contract import check_layer
+from layer_contract import to_numpy
 
 from keras_wavelit.layers import RidgeMILABlock
 from keras_wavelit.layers import SharedFPN
-from layer_contract import check_layer
-from layer_contract import to_numpy
 
 
 @pytest.mark.parametrize("levels,upsample", [(0, "bilinear"), (1, "bilinear"), (2, "nearest")])
@@ -62,7 +62,9 @@ def test_residual_combine_passes_fine_scales():
             return x
 
     x = np.random.default_rng(2).standard_normal((1, 8, 8, 4)).astype("float32")
-    np.testing.assert_allclose(to_numpy(SharedFPN(Identity(), levels=2)(x)), x, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(SharedFPN(Identity(), levels=2)(x)), x, rtol=1e-6, atol=1e-6
+    )
     blurred = to_numpy(SharedFPN(Identity(), levels=2, combine="output")(x))
     assert np.abs(blurred - x).max() > 0.1
 
@@ -92,7 +94,9 @@ def test_errors():
         SharedFPN(RidgeMILABlock(), combine="sum")
 
 
-@pytest.mark.parametrize("shape", [(32, 32, 16, 16), (32, 32, 8, 8), (64, 48, 16, 12), (8, 8, 1, 1)])
+@pytest.mark.parametrize(
+    "shape", [(32, 32, 16, 16), (32, 32, 8, 8), (64, 48, 16, 12), (8, 8, 1, 1)]
+)
 def test_bilinear_matrix_upsampling_matches_keras_resize(shape, rng):
     from keras import ops
 

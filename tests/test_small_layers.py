@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
+from layer_contract import check_layer
+from layer_contract import to_numpy
 
 from keras_wavelit.layers import BoundaryDepthwiseConv2D
 from keras_wavelit.layers import DropPath
 from keras_wavelit.ops import boundary_indices
-from layer_contract import check_layer
-from layer_contract import to_numpy
 
 
 def _input_and_kernel_gradients(layer, x, r):

@@ -1,11 +1,10 @@
+import keras
 import numpy as np
 import pytest
-
-import keras
+from layer_contract import to_numpy
 
 from keras_wavelit.ops import resolve_solver
 from keras_wavelit.ops import spd_solve
-from layer_contract import to_numpy
 
 
 @pytest.mark.parametrize("solver", ["auto", "gauss_jordan", "linalg"])

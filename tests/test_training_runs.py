@@ -64,8 +64,15 @@ def test_nan_guard_stops_and_restores_last_good(tmp_path, capsys):
 
 
 def _cli(args, env, **kw):
-    return subprocess.Popen([sys.executable, "-m", "keras_wavelit", *args], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "keras_wavelit", *args],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        **kw,
+    )
 
 
 @pytest.mark.slow
@@ -74,13 +81,44 @@ def test_train_resumes_after_kill_then_finetune_evaluate_report(tmp_path):
     from keras_wavelit.data.simulate import simulate
 
     data = os.path.join(str(tmp_path), "data")
-    simulate("acoustic_scattering_2d", data, resolution=32, n_trajectories=4, n_steps=12,
-             seed=1, verbose=0)
+    simulate(
+        "acoustic_scattering_2d",
+        data,
+        resolution=32,
+        n_trajectories=4,
+        n_steps=12,
+        seed=1,
+        verbose=0,
+    )
     run = os.path.join(str(tmp_path), "run")
-    args = ["train", "--data", data, "--dataset", "acoustic_scattering_2d", "--out", run,
-            "--dim", "16", "--depth", "1", "--num-heads", "2", "--fpn-levels", "0",
-            "--n-steps-input", "2", "--epochs", "4", "--steps-per-epoch", "2",
-            "--validation-steps", "1", "--warmup-steps", "2", "--quiet"]
+    args = [
+        "train",
+        "--data",
+        data,
+        "--dataset",
+        "acoustic_scattering_2d",
+        "--out",
+        run,
+        "--dim",
+        "16",
+        "--depth",
+        "1",
+        "--num-heads",
+        "2",
+        "--fpn-levels",
+        "0",
+        "--n-steps-input",
+        "2",
+        "--epochs",
+        "4",
+        "--steps-per-epoch",
+        "2",
+        "--validation-steps",
+        "1",
+        "--warmup-steps",
+        "2",
+        "--quiet",
+    ]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
     history = os.path.join(run, "history.csv")
 
@@ -115,22 +153,79 @@ def test_train_resumes_after_kill_then_finetune_evaluate_report(tmp_path):
     assert kwargs["mode"] == "reflect"  # acoustics: walls, from the data's boundary conditions
 
     ft = os.path.join(str(tmp_path), "ft")
-    assert main(["finetune", "--model", os.path.join(run, "model.keras"), "--data", data,
-                 "--dataset", "acoustic_scattering_2d", "--out", ft, "--method", "causal_bptt",
-                 "--unroll", "2", "--epochs", "1", "--steps-per-epoch", "1",
-                 "--validation-steps", "1", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "finetune",
+                "--model",
+                os.path.join(run, "model.keras"),
+                "--data",
+                data,
+                "--dataset",
+                "acoustic_scattering_2d",
+                "--out",
+                ft,
+                "--method",
+                "causal_bptt",
+                "--unroll",
+                "2",
+                "--epochs",
+                "1",
+                "--steps-per-epoch",
+                "1",
+                "--validation-steps",
+                "1",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert os.path.exists(os.path.join(ft, "model.keras"))
     ev = os.path.join(str(tmp_path), "eval")
-    assert main(["evaluate", "--model", os.path.join(ft, "model.keras"), "--data", data,
-                 "--dataset", "acoustic_scattering_2d", "--out", ev]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                os.path.join(ft, "model.keras"),
+                "--data",
+                data,
+                "--dataset",
+                "acoustic_scattering_2d",
+                "--out",
+                ev,
+            ]
+        )
+        == 0
+    )
     with open(os.path.join(ev, "evaluation.json")) as f:
         result = json.load(f)
-    assert result["n_steps"] == 10 and result["field_names"] == ["pressure", "velocity_x", "velocity_y"]
+    assert result["n_steps"] == 10 and result["field_names"] == [
+        "pressure",
+        "velocity_x",
+        "velocity_y",
+    ]
     rep = os.path.join(str(tmp_path), "report")
-    assert main(["report", "--eval", f"finetuned={ev}", "--history", f"pretrain={history}",
-                 "--out", rep]) == 0
+    assert (
+        main(
+            [
+                "report",
+                "--eval",
+                f"finetuned={ev}",
+                "--history",
+                f"pretrain={history}",
+                "--out",
+                rep,
+            ]
+        )
+        == 0
+    )
     text = open(os.path.join(rep, "report.md")).read()
     assert "finetuned" in text and "[6:12]" in text
-    for png in ("rollout_frames.png", "vrmse_vs_step.png", "error_spectra.png",
-                "training_pretrain.png"):
+    for png in (
+        "rollout_frames.png",
+        "vrmse_vs_step.png",
+        "error_spectra.png",
+        "training_pretrain.png",
+    ):
         assert os.path.getsize(os.path.join(rep, png)) > 1000

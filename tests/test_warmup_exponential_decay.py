@@ -1,9 +1,9 @@
 import keras
 import numpy as np
 import pytest
+from layer_contract import to_numpy
 
 from keras_wavelit.optimizers import WarmupExponentialDecay
-from layer_contract import to_numpy
 
 
 def test_values():

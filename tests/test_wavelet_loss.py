@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import pytest
 import pywt
+from layer_contract import to_numpy
 
 from keras_wavelit.losses import WaveletLoss
-from layer_contract import to_numpy
 
 
 def reference(y_true, y_pred, alpha, beta, wavelet="bior2.2"):
@@ -42,7 +42,12 @@ def test_serialization_and_compile():
     revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
     assert isinstance(revived, WaveletLoss)
     assert (revived.alpha, revived.beta, revived.wavelet, revived.levels, revived.mode) == (
-        0.5, 2.0, "haar", 2, "periodic")
+        0.5,
+        2.0,
+        "haar",
+        2,
+        "periodic",
+    )
     inputs = keras.Input((1, 8, 8, 2))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     model.compile(optimizer="sgd", loss=loss)

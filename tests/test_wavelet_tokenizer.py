@@ -1,10 +1,10 @@
 import keras
 import numpy as np
 import pytest
-
-from keras_wavelit.layers import WaveletTokenizer
 from layer_contract import check_layer
 from layer_contract import to_numpy
+
+from keras_wavelit.layers import WaveletTokenizer
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit_tests")

@@ -5,14 +5,13 @@ import sys
 import keras
 import numpy as np
 import pytest
-
 from cross_backend_weights import fixed_input
 from cross_backend_weights import small_model
+from layer_contract import to_numpy
+
 from keras_wavelit.losses import WaveletLoss
-from keras_wavelit.metrics import VRMSE
 from keras_wavelit.models import WaveLiT
 from keras_wavelit.optimizers import WarmupExponentialDecay
-from layer_contract import to_numpy
 
 HERE = os.path.dirname(__file__)
 
@@ -55,7 +54,12 @@ def test_default_compile_is_the_paper_recipe():
     model = tiny()
     opt = model.optimizer
     assert isinstance(opt, keras.optimizers.AdamW)
-    assert isinstance(opt.learning_rate_schedule if hasattr(opt, "learning_rate_schedule") else opt._learning_rate, WarmupExponentialDecay)
+    assert isinstance(
+        opt.learning_rate_schedule
+        if hasattr(opt, "learning_rate_schedule")
+        else opt._learning_rate,
+        WarmupExponentialDecay,
+    )
     assert opt.global_clipnorm == 1.0
     assert opt.use_ema and opt.ema_momentum == pytest.approx(0.99)
     assert opt.ema_warmup == 10  # AdamWWithEMAWarmup
@@ -86,7 +90,12 @@ def test_fit_evaluate_rollout_and_save(tmp_path):
     path = os.path.join(str(tmp_path), "wavelit.keras")
     model.save(path)
     loaded = keras.saving.load_model(path)
-    np.testing.assert_allclose(to_numpy(loaded.predict(x, verbose=0)), to_numpy(model.predict(x, verbose=0)), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        to_numpy(loaded.predict(x, verbose=0)),
+        to_numpy(model.predict(x, verbose=0)),
+        rtol=1e-6,
+        atol=1e-6,
+    )
     assert isinstance(loaded.loss, WaveletLoss)
     assert loaded.get_config() == model.get_config()
 
@@ -128,7 +137,12 @@ def test_errors():
     with pytest.raises(ValueError, match="C=3 fields"):
         model(np.zeros((1, 2, 16, 16, 4), "float32"))
     with pytest.raises(ValueError, match="constant"):
-        model({"fields": np.zeros((1, 2, 16, 16, 3), "float32"), "constants": np.zeros((1, 16, 16, 1), "float32")})
+        model(
+            {
+                "fields": np.zeros((1, 2, 16, 16, 3), "float32"),
+                "constants": np.zeros((1, 16, 16, 1), "float32"),
+            }
+        )
     with pytest.raises(ValueError, match="'fields'"):
         model({"x": np.zeros((1, 2, 16, 16, 3), "float32")})
     with pytest.raises(ValueError, match="Unknown size"):
@@ -182,4 +196,6 @@ def test_weights_load_across_backends(tmp_path):
         model(x)
         model.load_weights(os.path.join(str(tmp_path), f"{backend}.weights.h5"))
         expected = np.load(os.path.join(str(tmp_path), f"{backend}_pred.npy"))
-        np.testing.assert_allclose(to_numpy(model(x)), expected, rtol=1e-5, atol=1e-5, err_msg=f"weights from {backend}")
+        np.testing.assert_allclose(
+            to_numpy(model(x)), expected, rtol=1e-5, atol=1e-5, err_msg=f"weights from {backend}"
+        )

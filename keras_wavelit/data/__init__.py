@@ -14,25 +14,23 @@ when a function needs them.
 """
 
 from keras_wavelit.data.errors import WellDataError
-from keras_wavelit.data.simulate import (
-    GeneratedDataset,
-    available_datasets,
-    default_sizes,
-    simulate,
-    split_counts,
-)
-from keras_wavelit.data.stats import compute_stats, load_stats, write_stats
-from keras_wavelit.data.well_format import (
-    FieldInfo,
-    WellBoundaryCondition,
-    WellField,
-    WellFileInfo,
-    WellScalar,
-    boundary_mode,
-    validate_split,
-    validate_well_file,
-    write_well_file,
-)
+from keras_wavelit.data.simulate import GeneratedDataset
+from keras_wavelit.data.simulate import available_datasets
+from keras_wavelit.data.simulate import default_sizes
+from keras_wavelit.data.simulate import simulate
+from keras_wavelit.data.simulate import split_counts
+from keras_wavelit.data.stats import compute_stats
+from keras_wavelit.data.stats import load_stats
+from keras_wavelit.data.stats import write_stats
+from keras_wavelit.data.well_format import FieldInfo
+from keras_wavelit.data.well_format import WellBoundaryCondition
+from keras_wavelit.data.well_format import WellField
+from keras_wavelit.data.well_format import WellFileInfo
+from keras_wavelit.data.well_format import WellScalar
+from keras_wavelit.data.well_format import boundary_mode
+from keras_wavelit.data.well_format import validate_split
+from keras_wavelit.data.well_format import validate_well_file
+from keras_wavelit.data.well_format import write_well_file
 
 __all__ = [
     "FieldInfo",

@@ -29,13 +29,12 @@ from typing import Dict
 import numpy as np
 
 from keras_wavelit.data.errors import WellDataError
-from keras_wavelit.data.simulation_result import (
-    ProgressFn,
-    SimulationResult,
-    trajectory_rngs,
-    wall_boundary_conditions,
-)
-from keras_wavelit.data.well_format import WellField, WellScalar
+from keras_wavelit.data.simulation_result import ProgressFn
+from keras_wavelit.data.simulation_result import SimulationResult
+from keras_wavelit.data.simulation_result import trajectory_rngs
+from keras_wavelit.data.simulation_result import wall_boundary_conditions
+from keras_wavelit.data.well_format import WellField
+from keras_wavelit.data.well_format import WellScalar
 
 NAME = "acoustic_scattering_2d"
 DEFAULT_N_TRAJECTORIES = 32
@@ -108,7 +107,9 @@ class StaggeredAcousticSolver:
             raise WellDataError("density and speed_of_sound must be positive everywhere.")
         limit = h / (float(self.c.max()) * math.sqrt(2.0))
         if dt > limit * (1 + 1e-12):
-            raise WellDataError(f"dt={dt:.3g} violates the CFL limit h / (c_max sqrt 2) = {limit:.3g}.")
+            raise WellDataError(
+                f"dt={dt:.3g} violates the CFL limit h / (c_max sqrt 2) = {limit:.3g}."
+            )
         self.h, self.dt = float(h), float(dt)
         self.bulk = self.rho * self.c**2
         # Face densities (arithmetic mean of the two neighbouring cells).
@@ -164,8 +165,12 @@ class StaggeredAcousticSolver:
         ux_next, uy_next = self.ux.copy(), self.uy.copy()
         ux_prev, uy_prev = self.ux.copy(), self.uy.copy()
         # self.ux holds u^(n+1/2); recover u^(n-1/2) by undoing the last update.
-        ux_prev[:, 1:-1, :] += self.dt / (self.rho_x * self.h) * (self.p[:, 1:, :] - self.p[:, :-1, :])
-        uy_prev[:, :, 1:-1] += self.dt / (self.rho_y * self.h) * (self.p[:, :, 1:] - self.p[:, :, :-1])
+        ux_prev[:, 1:-1, :] += (
+            self.dt / (self.rho_x * self.h) * (self.p[:, 1:, :] - self.p[:, :-1, :])
+        )
+        uy_prev[:, :, 1:-1] += (
+            self.dt / (self.rho_y * self.h) * (self.p[:, :, 1:] - self.p[:, :, :-1])
+        )
         potential = 0.5 * np.sum(self.p**2 / self.bulk, axis=(1, 2))
         kinetic = 0.5 * (
             np.sum(self.rho_x * ux_prev[:, 1:-1, :] * ux_next[:, 1:-1, :], axis=(1, 2))
@@ -205,7 +210,9 @@ def run(
     """
     unknown = set(params) - set(DEFAULT_PARAMS)
     if unknown:
-        raise WellDataError(f"{NAME}: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}.")
+        raise WellDataError(
+            f"{NAME}: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}."
+        )
     p = {**DEFAULT_PARAMS, **params}
     N = int(resolution)
     h = 2.0 / N

@@ -23,19 +23,21 @@ second-order exponential time differencing Runge-Kutta, 1/2 dealiasing for the
 cubic reaction term). Fields: `A`, `B` (t0).
 """
 
-from typing import Dict, Sequence, Tuple
+from typing import Dict
+from typing import Sequence
+from typing import Tuple
 
 import numpy as np
 
 from keras_wavelit.data.errors import WellDataError
-from keras_wavelit.data.exponax_rollout import import_exponax, rollout
-from keras_wavelit.data.simulation_result import (
-    ProgressFn,
-    SimulationResult,
-    periodic_boundary_conditions,
-    trajectory_rngs,
-)
-from keras_wavelit.data.well_format import WellField, WellScalar
+from keras_wavelit.data.exponax_rollout import import_exponax
+from keras_wavelit.data.exponax_rollout import rollout
+from keras_wavelit.data.simulation_result import ProgressFn
+from keras_wavelit.data.simulation_result import SimulationResult
+from keras_wavelit.data.simulation_result import periodic_boundary_conditions
+from keras_wavelit.data.simulation_result import trajectory_rngs
+from keras_wavelit.data.well_format import WellField
+from keras_wavelit.data.well_format import WellScalar
 
 NAME = "gray_scott_2d"
 DEFAULT_N_TRAJECTORIES = 32
@@ -127,7 +129,9 @@ def run(
     """
     unknown = set(params) - set(DEFAULT_PARAMS)
     if unknown:
-        raise WellDataError(f"{NAME}: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}.")
+        raise WellDataError(
+            f"{NAME}: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}."
+        )
     p = {**DEFAULT_PARAMS, **params}
     feed, kill = resolve_rates(p)
     exponax, _ = import_exponax()
@@ -152,7 +156,9 @@ def run(
     u0 = np.stack([initial_condition(r, N, p) for r in rngs])
     traj = rollout(stepper, u0, n_burn, n_steps, progress)  # (B, T, 2, N, N)
     if not np.all(np.isfinite(traj)):
-        raise WellDataError(f"{NAME}: the solver diverged (non-finite concentrations); lower solver_dt.")
+        raise WellDataError(
+            f"{NAME}: the solver diverged (non-finite concentrations); lower solver_dt."
+        )
     x = (np.arange(N) * (L / N)).astype(np.float32)
     return SimulationResult(
         dataset_name=NAME,

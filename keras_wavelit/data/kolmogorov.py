@@ -28,14 +28,14 @@ import math
 import numpy as np
 
 from keras_wavelit.data.errors import WellDataError
-from keras_wavelit.data.exponax_rollout import import_exponax, rollout
-from keras_wavelit.data.simulation_result import (
-    ProgressFn,
-    SimulationResult,
-    periodic_boundary_conditions,
-    trajectory_rngs,
-)
-from keras_wavelit.data.well_format import WellField, WellScalar
+from keras_wavelit.data.exponax_rollout import import_exponax
+from keras_wavelit.data.exponax_rollout import rollout
+from keras_wavelit.data.simulation_result import ProgressFn
+from keras_wavelit.data.simulation_result import SimulationResult
+from keras_wavelit.data.simulation_result import periodic_boundary_conditions
+from keras_wavelit.data.simulation_result import trajectory_rngs
+from keras_wavelit.data.well_format import WellField
+from keras_wavelit.data.well_format import WellScalar
 
 NAME = "kolmogorov_2d"
 DEFAULT_N_TRAJECTORIES = 32
@@ -159,7 +159,9 @@ def run(
     """
     unknown = set(params) - set(DEFAULT_PARAMS)
     if unknown:
-        raise WellDataError(f"{NAME}: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}.")
+        raise WellDataError(
+            f"{NAME}: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}."
+        )
     p = {**DEFAULT_PARAMS, **params}
     N = int(resolution)
     L = float(p["domain_length"])

@@ -4,7 +4,11 @@ import dataclasses
 import importlib
 import os
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Sequence
+from typing import Tuple
 
 from keras_wavelit.data.errors import WellDataError
 
@@ -36,7 +40,9 @@ def default_sizes(name: str) -> Tuple[int, int]:
     return module.DEFAULT_N_TRAJECTORIES, module.DEFAULT_N_STEPS
 
 
-def split_counts(n_trajectories: int, fractions: Sequence[float] = (0.75, 0.125, 0.125)) -> Dict[str, int]:
+def split_counts(
+    n_trajectories: int, fractions: Sequence[float] = (0.75, 0.125, 0.125)
+) -> Dict[str, int]:
     """Trajectories per split: valid and test get their fraction (at least 1), train the rest.
 
     Example:
@@ -142,11 +148,15 @@ def simulate(
     train = WellSequence(info.well_base_path, "gray_scott_2d", split="train")
     ```
     """
-    from keras_wavelit.data.stats import compute_stats, write_stats
-    from keras_wavelit.data.well_format import validate_well_file, write_well_file
+    from keras_wavelit.data.stats import compute_stats
+    from keras_wavelit.data.stats import write_stats
+    from keras_wavelit.data.well_format import validate_well_file
+    from keras_wavelit.data.well_format import write_well_file
 
     module = _system(name)
-    n_trajectories = module.DEFAULT_N_TRAJECTORIES if n_trajectories is None else int(n_trajectories)
+    n_trajectories = (
+        module.DEFAULT_N_TRAJECTORIES if n_trajectories is None else int(n_trajectories)
+    )
     n_steps = module.DEFAULT_N_STEPS if n_steps is None else int(n_steps)
     resolution = int(resolution)
     if resolution < 8:

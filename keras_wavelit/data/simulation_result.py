@@ -1,16 +1,17 @@
 """Container for simulated trajectories before they are written to disk."""
 
 import dataclasses
-from typing import Callable, Dict, Optional, Sequence
+from typing import Callable
+from typing import Dict
+from typing import Optional
+from typing import Sequence
 
 import numpy as np
 
 from keras_wavelit.data.errors import WellDataError
-from keras_wavelit.data.well_format import (
-    WellBoundaryCondition,
-    WellField,
-    WellScalar,
-)
+from keras_wavelit.data.well_format import WellBoundaryCondition
+from keras_wavelit.data.well_format import WellField
+from keras_wavelit.data.well_format import WellScalar
 
 # Progress callback the solvers call as `progress(done, total)`, with the
 # number of output snapshots computed so far and the total to compute.
@@ -116,7 +117,9 @@ def wall_boundary_conditions(dims=("x", "y"), sizes=(64, 64)) -> Dict[str, WellB
     return out
 
 
-def periodic_boundary_conditions(dims=("x", "y"), sizes=(64, 64)) -> Dict[str, WellBoundaryCondition]:
+def periodic_boundary_conditions(
+    dims=("x", "y"), sizes=(64, 64)
+) -> Dict[str, WellBoundaryCondition]:
     """Periodic boundaries on every axis."""
     out = {}
     for d, n in zip(dims, sizes):

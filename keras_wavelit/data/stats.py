@@ -9,12 +9,19 @@ nested list for a rank-2 tensor field (one value per component).
 """
 
 import os
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict
+from typing import Iterable
+from typing import List
+from typing import Optional
+from typing import Sequence
+from typing import Tuple
 
 import numpy as np
 
 from keras_wavelit.data.errors import WellDataError
-from keras_wavelit.data.well_format import FIELD_GROUPS, FieldInfo, validate_well_file
+from keras_wavelit.data.well_format import FIELD_GROUPS
+from keras_wavelit.data.well_format import FieldInfo
+from keras_wavelit.data.well_format import validate_well_file
 
 STATS_KEYS = ("mean", "std", "rms", "mean_delta", "std_delta", "rms_delta")
 DELTA_KEYS = ("mean_delta", "std_delta", "rms_delta")
@@ -173,7 +180,9 @@ def load_stats(
     except yaml.YAMLError as err:
         raise WellDataError(f"{path}: not valid YAML ({err}).") from None
     if not isinstance(stats, dict):
-        raise WellDataError(f"{path}: expected a mapping with keys {list(STATS_KEYS)}, got {type(stats).__name__}.")
+        raise WellDataError(
+            f"{path}: expected a mapping with keys {list(STATS_KEYS)}, got {type(stats).__name__}."
+        )
     missing = [k for k in required_keys if k not in stats]
     if missing:
         raise WellDataError(
@@ -182,7 +191,9 @@ def load_stats(
         )
     for key in required_keys:
         if not isinstance(stats[key], dict):
-            raise WellDataError(f"{path}: '{key}' must map field names to values, got {stats[key]!r}.")
+            raise WellDataError(
+                f"{path}: '{key}' must map field names to values, got {stats[key]!r}."
+            )
         for fi in fields:
             if key in DELTA_KEYS and not fi.time_varying:
                 continue
@@ -242,7 +253,9 @@ def channel_stats(
     for fi in fields:
         if fi.name not in stats.get(key, {}):
             raise WellDataError(f"{path}: '{key}' has no entry for field '{fi.name}'.")
-        values.append(_component_values(stats[key][fi.name], fi.order, n_spatial_dims, path, key, fi.name))
+        values.append(
+            _component_values(stats[key][fi.name], fi.order, n_spatial_dims, path, key, fi.name)
+        )
     out = np.concatenate(values) if values else np.zeros((0,), np.float64)
     if min_value is not None:
         out = np.maximum(out, min_value)
@@ -255,9 +268,16 @@ def stats_path_for(dataset_dir: str) -> str:
 
 
 def channel_mean_std(
-    stats, fields: Sequence[FieldInfo], *, n_spatial_dims: int = 2, path: str = "stats.yaml", min_std: float = 1e-4
+    stats,
+    fields: Sequence[FieldInfo],
+    *,
+    n_spatial_dims: int = 2,
+    path: str = "stats.yaml",
+    min_std: float = 1e-4,
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Per-channel `(mean, std)` for z-score normalization, std clipped at `min_std`."""
     mean = channel_stats(stats, fields, key="mean", n_spatial_dims=n_spatial_dims, path=path)
-    std = channel_stats(stats, fields, key="std", n_spatial_dims=n_spatial_dims, path=path, min_value=min_std)
+    std = channel_stats(
+        stats, fields, key="std", n_spatial_dims=n_spatial_dims, path=path, min_value=min_std
+    )
     return mean, std

@@ -24,7 +24,12 @@ system on one grid. Its layout, which `the_well.data.WellDataset` reads, is:
 
 import dataclasses
 import os
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict
+from typing import List
+from typing import Mapping
+from typing import Optional
+from typing import Sequence
+from typing import Tuple
 
 import numpy as np
 
@@ -446,7 +451,9 @@ def _get_child(group, key: str, path: str, where: str):
     try:
         present = key in group
     except (OSError, RuntimeError) as err:
-        raise WellDataError(f"{path}: {where} cannot be read; the file is corrupted ({err}).") from None
+        raise WellDataError(
+            f"{path}: {where} cannot be read; the file is corrupted ({err})."
+        ) from None
     if not present:
         raise WellDataError(
             f"{path}: {where} lacks the required entry '{key}' (has: {sorted(group.keys())})."
@@ -493,7 +500,9 @@ def validate_well_file(path: str, *, require_2d: bool = True) -> WellFileInfo:
         try:
             root_keys = set(f.keys())
         except (OSError, RuntimeError) as err:
-            raise WellDataError(f"{path}: the root group cannot be read; the file is corrupted ({err}).") from None
+            raise WellDataError(
+                f"{path}: the root group cannot be read; the file is corrupted ({err})."
+            ) from None
         for key in REQUIRED_ROOT_ATTRS:
             _get_attr(f, key, path, "the root group")
         for group in REQUIRED_GROUPS:
@@ -508,7 +517,9 @@ def validate_well_file(path: str, *, require_2d: bool = True) -> WellFileInfo:
             n_spatial_dims = int(_get_attr(f, "n_spatial_dims", path, "the root group"))
             n_trajectories = int(_get_attr(f, "n_trajectories", path, "the root group"))
         except (TypeError, ValueError) as err:
-            raise WellDataError(f"{path}: n_spatial_dims / n_trajectories are not integers ({err}).") from None
+            raise WellDataError(
+                f"{path}: n_spatial_dims / n_trajectories are not integers ({err})."
+            ) from None
         if require_2d and n_spatial_dims != 2:
             raise WellDataError(
                 f"{path}: dataset '{dataset_name}' has n_spatial_dims={n_spatial_dims}; "
@@ -547,7 +558,9 @@ def validate_well_file(path: str, *, require_2d: bool = True) -> WellFileInfo:
             bc = bcs[name]
             bc_type = _as_str(_get_attr(bc, "bc_type", path, where)).upper()
             if bc_type not in BC_TYPES:
-                raise WellDataError(f"{path}: {where} has bc_type={bc_type!r}; expected one of {BC_TYPES}.")
+                raise WellDataError(
+                    f"{path}: {where} has bc_type={bc_type!r}; expected one of {BC_TYPES}."
+                )
             assoc = _as_str_list(_get_attr(bc, "associated_dims", path, where))
             for d in assoc:
                 if d not in spatial_dims:
@@ -574,17 +587,25 @@ def validate_well_file(path: str, *, require_2d: bool = True) -> WellFileInfo:
                 tv = bool(_get_attr(ds, "time_varying", path, where))
                 sv = bool(_get_attr(ds, "sample_varying", path, where))
                 dv = tuple(
-                    bool(v) for v in np.asarray(_get_attr(ds, "dim_varying", path, where)).reshape(-1)
+                    bool(v)
+                    for v in np.asarray(_get_attr(ds, "dim_varying", path, where)).reshape(-1)
                 )
                 if len(dv) != n_spatial_dims:
                     raise WellDataError(
                         f"{path}: {where} has dim_varying={list(dv)}; expected {n_spatial_dims} entries."
                     )
-                expected = _expected_shape(sv, tv, dv, n_trajectories, n_steps, spatial_shape, order)
+                expected = _expected_shape(
+                    sv, tv, dv, n_trajectories, n_steps, spatial_shape, order
+                )
                 # An axis the field does not vary along is either omitted or kept with size 1.
                 kept = _expected_shape(
-                    sv, tv, (True,) * len(dv), n_trajectories, n_steps,
-                    [n if used else 1 for n, used in zip(spatial_shape, dv)], order,
+                    sv,
+                    tv,
+                    (True,) * len(dv),
+                    n_trajectories,
+                    n_steps,
+                    [n if used else 1 for n, used in zip(spatial_shape, dv)],
+                    order,
                 )
                 if tuple(ds.shape) not in (expected, kept):
                     raise WellDataError(

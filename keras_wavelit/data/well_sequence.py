@@ -2,13 +2,17 @@
 
 import math
 import os
-from typing import List, Optional, Sequence
+from typing import List
+from typing import Optional
+from typing import Sequence
 
 import keras
 import numpy as np
 
 from keras_wavelit.data.errors import WellDataError
-from keras_wavelit.data.well_format import FieldInfo, WellFileInfo, validate_split
+from keras_wavelit.data.well_format import FieldInfo
+from keras_wavelit.data.well_format import WellFileInfo
+from keras_wavelit.data.well_format import validate_split
 
 _UNLIMITED = 10**9
 IN_MEMORY_LIMIT = 2**30  # bytes of HDF5 files read into memory by default
@@ -185,13 +189,17 @@ class WellSequence(keras.utils.PyDataset):
             if int(value) != value or value < 1:
                 raise ValueError(f"{arg} must be a positive integer, got {value!r}.")
         if max_rollout_steps is not None and max_rollout_steps < 1:
-            raise ValueError(f"max_rollout_steps must be a positive integer, got {max_rollout_steps!r}.")
+            raise ValueError(
+                f"max_rollout_steps must be a positive integer, got {max_rollout_steps!r}."
+            )
         self.dataset_dir = resolve_dataset_dir(well_base_path, well_dataset_name)
         self.split = split
         split_dir = os.path.join(self.dataset_dir, "data", str(split))
         if not os.path.isdir(split_dir):
             data_dir = os.path.join(self.dataset_dir, "data")
-            available = sorted(n for n in os.listdir(data_dir) if os.path.isdir(os.path.join(data_dir, n)))
+            available = sorted(
+                n for n in os.listdir(data_dir) if os.path.isdir(os.path.join(data_dir, n))
+            )
             raise WellDataError(
                 f"Split {split!r} of dataset {well_dataset_name!r} not found: {split_dir} does not "
                 f"exist (splits present: {available or 'none'})."
@@ -244,7 +252,11 @@ class WellSequence(keras.utils.PyDataset):
             self._const_idx = list(range(len(all_const)))
         else:
             self._const_idx = self._select(
-                constant_fields, self._constant_fields, all_const, "constant_fields", allow_empty=True
+                constant_fields,
+                self._constant_fields,
+                all_const,
+                "constant_fields",
+                allow_empty=True,
             )
         self.channel_names = [all_var[i] for i in self._var_idx]
         self.constant_channel_names = [all_const[i] for i in self._const_idx]
@@ -285,7 +297,9 @@ class WellSequence(keras.utils.PyDataset):
                 boundary_return_type=None,
             )
         except (AssertionError, OSError, KeyError) as err:
-            raise WellDataError(f"{split_dir}: the_well.data.WellDataset rejected the split: {err}") from None
+            raise WellDataError(
+                f"{split_dir}: the_well.data.WellDataset rejected the split: {err}"
+            ) from None
         self.n_samples = len(self._dataset)
         if self.drop_remainder and self.n_samples < self.batch_size:
             raise WellDataError(
@@ -293,14 +307,18 @@ class WellSequence(keras.utils.PyDataset):
                 "with drop_remainder=True."
             )
         if in_memory is None:
-            in_memory = sum(os.path.getsize(p) for p in self._dataset.files_paths) <= IN_MEMORY_LIMIT
+            in_memory = (
+                sum(os.path.getsize(p) for p in self._dataset.files_paths) <= IN_MEMORY_LIMIT
+            )
         self.in_memory = bool(in_memory)
         self._arrays = [self._load_file(fi) for fi in self.file_infos] if self.in_memory else None
         self._epoch = 0
         self._order = self._permutation(0)
 
     # ------------------------------------------------------------------ setup
-    def _select(self, names, field_infos: List[FieldInfo], channels: List[str], arg: str, allow_empty=False):
+    def _select(
+        self, names, field_infos: List[FieldInfo], channels: List[str], arg: str, allow_empty=False
+    ):
         if names is None:
             return list(range(len(channels)))
         if isinstance(names, str):
@@ -346,7 +364,11 @@ class WellSequence(keras.utils.PyDataset):
         std = np.ones(len(all_channels), np.float32)
         for fi in used:
             m, s = channel_mean_std(
-                self.stats, [fi], n_spatial_dims=len(self.spatial_dims), path=self.stats_path, min_std=min_std
+                self.stats,
+                [fi],
+                n_spatial_dims=len(self.spatial_dims),
+                path=self.stats_path,
+                min_std=min_std,
             )
             for j, cname in enumerate(fi.channel_names(self.spatial_dims)):
                 k = all_channels.index(cname)
@@ -450,7 +472,12 @@ class WellSequence(keras.utils.PyDataset):
                     for d, used in enumerate(fi.dim_varying):
                         if not used and fi.omits_constant_axes:
                             a = np.expand_dims(a, lead + d)
-                    target = (info.n_trajectories,) + a.shape[1:lead] + tuple(info.spatial_shape) + a.shape[lead + 2 :]
+                    target = (
+                        (info.n_trajectories,)
+                        + a.shape[1:lead]
+                        + tuple(info.spatial_shape)
+                        + a.shape[lead + 2 :]
+                    )
                     a = np.broadcast_to(a, target)
                     a = a.reshape(a.shape[: lead + 2] + (-1,))
                     (var if fi.time_varying else const).append(a)
@@ -463,7 +490,9 @@ class WellSequence(keras.utils.PyDataset):
         return np.ascontiguousarray(v), (None if c is None else np.ascontiguousarray(c))
 
     def _memory_sample(self, index: int):
-        file_idx = int(np.searchsorted(np.asarray(self._dataset.file_index_offsets), index, side="right") - 1)
+        file_idx = int(
+            np.searchsorted(np.asarray(self._dataset.file_index_offsets), index, side="right") - 1
+        )
         _, traj, t0 = self.locate(index)
         v, c = self._arrays[file_idx]
         n_in = self.n_steps_input
@@ -504,15 +533,19 @@ class WellSequence(keras.utils.PyDataset):
         if isinstance(values, np.ndarray) or np.isscalar(values):
             arr = np.asarray(values)
             if arr.shape[-1:] != scale.shape:
-                raise ValueError(f"{what}: last axis has {arr.shape[-1:]} channels, expected {scale.shape[0]}.")
+                raise ValueError(
+                    f"{what}: last axis has {arr.shape[-1:]} channels, expected {scale.shape[0]}."
+                )
             return (arr * scale + shift).astype(np.result_type(arr.dtype, np.float32))
         values = keras.ops.convert_to_tensor(values)
         if tuple(values.shape[-1:]) != scale.shape:
-            raise ValueError(f"{what}: last axis has {tuple(values.shape[-1:])} channels, expected {scale.shape[0]}.")
+            raise ValueError(
+                f"{what}: last axis has {tuple(values.shape[-1:])} channels, expected {scale.shape[0]}."
+            )
         dtype = values.dtype
-        return values * keras.ops.convert_to_tensor(scale, dtype=dtype) + keras.ops.convert_to_tensor(
-            shift, dtype=dtype
-        )
+        return values * keras.ops.convert_to_tensor(
+            scale, dtype=dtype
+        ) + keras.ops.convert_to_tensor(shift, dtype=dtype)
 
     def denormalize(self, values):
         """Maps normalized fields (`x`, `y` or predictions) back to physical units.

@@ -5,16 +5,16 @@ The plotting functions live in ``keras_wavelit.evaluation.plots`` and import
 matplotlib only when called.
 """
 
+from keras_wavelit.evaluation.report import write_report
 from keras_wavelit.evaluation.rollout import Divergence
 from keras_wavelit.evaluation.rollout import RolloutEvaluation
 from keras_wavelit.evaluation.rollout import WindowScore
 from keras_wavelit.evaluation.rollout import evaluate_rollout
+from keras_wavelit.evaluation.runs import evaluate_run
+from keras_wavelit.evaluation.runs import load_trajectories
 from keras_wavelit.evaluation.spectra import error_spectrum
 from keras_wavelit.evaluation.spectra import rapsd
 from keras_wavelit.evaluation.windows import PAPER_WINDOWS
 from keras_wavelit.evaluation.windows import WELL_WINDOWS
 from keras_wavelit.evaluation.windows import RolloutWindow
 from keras_wavelit.evaluation.windows import rollout_windows
-from keras_wavelit.evaluation.report import write_report
-from keras_wavelit.evaluation.runs import evaluate_run
-from keras_wavelit.evaluation.runs import load_trajectories

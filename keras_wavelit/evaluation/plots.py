@@ -20,7 +20,7 @@ def _figure(n_rows, n_cols, width, height):
         from matplotlib.figure import Figure
     except ImportError as err:
         raise ImportError(
-            "Plotting needs matplotlib: pip install matplotlib. " f"Import failed with: {err}"
+            f"Plotting needs matplotlib: pip install matplotlib. Import failed with: {err}"
         ) from None
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)
@@ -98,7 +98,11 @@ def plot_rollout_frames(truth, pred, steps, field_names, path, trajectory=0, cma
         lo, hi = (finite_tp.min(), finite_tp.max()) if finite_tp.size else (-1.0, 1.0)
         finite_e = np.abs(e[np.isfinite(e)])
         emax = finite_e.max() if finite_e.size and finite_e.max() > 0 else 1.0
-        rows = (("truth", t, cmap, lo, hi), ("prediction", p, cmap, lo, hi), ("error", e, "RdBu_r", -emax, emax))
+        rows = (
+            ("truth", t, cmap, lo, hi),
+            ("prediction", p, cmap, lo, hi),
+            ("error", e, "RdBu_r", -emax, emax),
+        )
         for r, (label, data, cm, vmin, vmax) in enumerate(rows):
             for j, s in enumerate(steps):
                 ax = axes[3 * c + r, j]
@@ -154,7 +158,9 @@ def plot_vrmse_vs_step(results_by_model, path, show_windows=True, log_scale=True
         curve = _per_step_curve(value)
         steps = np.arange(1, curve.size + 1)
         shown = np.where(np.isfinite(curve), curve, np.nan)
-        (line,) = ax.plot(steps, shown, marker="o" if curve.size <= 30 else None, ms=3, label=str(label))
+        (line,) = ax.plot(
+            steps, shown, marker="o" if curve.size <= 30 else None, ms=3, label=str(label)
+        )
         bad = ~np.isfinite(curve)
         if bad.any():
             first = int(np.argmax(bad)) + 1
@@ -165,11 +171,20 @@ def plot_vrmse_vs_step(results_by_model, path, show_windows=True, log_scale=True
         for w, shade in zip(shown_windows, ("0.92", "0.84")):
             ax.axvspan(w.start - 0.5, w.end + 0.5, color=shade, zorder=0)
             ax.text(
-                (w.start + w.end) / 2, 0.98, w.name, transform=ax.get_xaxis_transform(),
-                ha="center", va="top", fontsize=8, color="0.3",
+                (w.start + w.end) / 2,
+                0.98,
+                w.name,
+                transform=ax.get_xaxis_transform(),
+                ha="center",
+                va="top",
+                fontsize=8,
+                color="0.3",
             )
     finite_pos = [
-        v for value in results_by_model.values() for v in _per_step_curve(value) if np.isfinite(v) and v > 0
+        v
+        for value in results_by_model.values()
+        for v in _per_step_curve(value)
+        if np.isfinite(v) and v > 0
     ]
     if log_scale and finite_pos:
         ax.set_yscale("log")
@@ -209,7 +224,9 @@ def plot_error_spectra(spectra_by_label, path, title="Error power spectrum"):
             p = np.asarray(_as_numpy(value), dtype=np.float64)
             k = np.arange(p.size, dtype=np.float64)
         if p.ndim != 1 or k.shape != p.shape:
-            raise ValueError(f"Spectrum {label!r}: expected 1D (k, power); got {k.shape}, {p.shape}.")
+            raise ValueError(
+                f"Spectrum {label!r}: expected 1D (k, power); got {k.shape}, {p.shape}."
+            )
         keep = (k > 0) & (p > 0) & np.isfinite(p)
         ax.loglog(k[keep], p[keep], label=str(label))
     ax.set_xlabel("wavenumber k")
@@ -255,7 +272,13 @@ def plot_training_curves(history_dict, path, log_scale=None):
         for key, label in ((name, "train"), ("val_" + name, "validation")):
             if key in history:
                 y = np.asarray([float(_as_numpy(v)) for v in history[key]], dtype=np.float64)
-                ax.plot(np.arange(1, y.size + 1), y, marker="o" if y.size <= 30 else None, ms=3, label=label)
+                ax.plot(
+                    np.arange(1, y.size + 1),
+                    y,
+                    marker="o" if y.size <= 30 else None,
+                    ms=3,
+                    label=label,
+                )
                 values.append(y)
         allv = np.concatenate(values) if values else np.array([])
         finite = allv[np.isfinite(allv)]

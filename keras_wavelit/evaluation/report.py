@@ -11,8 +11,9 @@ def _load_evaluation(eval_dir):
         return json.load(f)
 
 
-def write_report(out_dir, evaluations, histories=None, title="WaveLiT report", notes=None,
-                 frame_steps=None):
+def write_report(
+    out_dir, evaluations, histories=None, title="WaveLiT report", notes=None, frame_steps=None
+):
     """Writes ``out_dir/report.md`` and its PNG plots.
 
     Args:
@@ -55,7 +56,11 @@ def write_report(out_dir, evaluations, histories=None, title="WaveLiT report", n
         for n in window_names:
             v = by_name.get(n, {}).get("median")
             cells.append("—" if v is None else f"{v:.4f}")
-        lines.append(f"| {label} | " + " | ".join(cells) + f" | {len(ev['divergences'])}/{ev['n_trajectories']} |")
+        lines.append(
+            f"| {label} | "
+            + " | ".join(cells)
+            + f" | {len(ev['divergences'])}/{ev['n_trajectories']} |"
+        )
 
     first_label, first_dir = next(iter(evaluations.items()))
     sample = np.load(os.path.join(first_dir, "rollout_sample.npz"))
@@ -63,16 +68,29 @@ def write_report(out_dir, evaluations, histories=None, title="WaveLiT report", n
     n = truth.shape[0]
     steps = frame_steps or sorted({1, max(1, n // 2), n})
     frames = plot_rollout_frames(
-        truth, pred, steps, [str(s) for s in sample["field_names"]],
+        truth,
+        pred,
+        steps,
+        [str(s) for s in sample["field_names"]],
         os.path.join(out_dir, "rollout_frames.png"),
     )
-    curves = {label: np.array([np.nan if v is None else v for v in ev["per_step"]["vrmse"]["median"]])
-              for label, ev in evals.items()}
+    curves = {
+        label: np.array([np.nan if v is None else v for v in ev["per_step"]["vrmse"]["median"]])
+        for label, ev in evals.items()
+    }
     vrmse_png = plot_vrmse_vs_step(curves, os.path.join(out_dir, "vrmse_vs_step.png"))
-    lines += ["", f"## Rollout of one test trajectory ({first_label})", "",
-              f"Rows: truth, prediction, error; columns: rollout steps {steps}.", "",
-              f"![rollout frames]({os.path.basename(frames)})", "",
-              "## VRMSE against rollout step", "", f"![VRMSE vs step]({os.path.basename(vrmse_png)})"]
+    lines += [
+        "",
+        f"## Rollout of one test trajectory ({first_label})",
+        "",
+        f"Rows: truth, prediction, error; columns: rollout steps {steps}.",
+        "",
+        f"![rollout frames]({os.path.basename(frames)})",
+        "",
+        "## VRMSE against rollout step",
+        "",
+        f"![VRMSE vs step]({os.path.basename(vrmse_png)})",
+    ]
 
     spectra = {}
     for label, d in evaluations.items():
@@ -82,8 +100,12 @@ def write_report(out_dir, evaluations, histories=None, title="WaveLiT report", n
             spectra[label] = (s["wavenumbers"], s["power"])
     if spectra:
         spec_png = plot_error_spectra(spectra, os.path.join(out_dir, "error_spectra.png"))
-        lines += ["", "## Error power spectrum (radially averaged, whole rollout)", "",
-                  f"![error spectra]({os.path.basename(spec_png)})"]
+        lines += [
+            "",
+            "## Error power spectrum (radially averaged, whole rollout)",
+            "",
+            f"![error spectra]({os.path.basename(spec_png)})",
+        ]
 
     for label, path in (histories or {}).items():
         hist = read_history(path)

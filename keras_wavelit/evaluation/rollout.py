@@ -2,7 +2,11 @@
 
 import dataclasses
 import math
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable
+from typing import Dict
+from typing import List
+from typing import Optional
+from typing import Sequence
 
 import numpy as np
 from keras import ops
@@ -137,9 +141,7 @@ class RolloutEvaluation:
         for s in self.scores[metric]:
             if s.window.name == window_name:
                 return getattr(s, stat)
-        raise KeyError(
-            f"No window {window_name!r}; evaluated: {[w.name for w in self.windows]}."
-        )
+        raise KeyError(f"No window {window_name!r}; evaluated: {[w.name for w in self.windows]}.")
 
     def per_step(self, metric="vrmse", stat="median"):
         """``(n_steps,)``: field-mean ``metric`` per step, ``stat`` over trajectories."""
@@ -213,9 +215,7 @@ class RolloutEvaluation:
             lines.append("| " + " | ".join(row) + " |")
         if self.divergences:
             lines.append("")
-            lines.append(
-                f"Diverged: {len(self.divergences)} of {self.n_trajectories} trajectories"
-            )
+            lines.append(f"Diverged: {len(self.divergences)} of {self.n_trajectories} trajectories")
             for d in self.divergences:
                 lines.append(f"- trajectory {d.trajectory}: step {d.step} ({d.reason})")
         return "\n".join(lines) + "\n"
@@ -237,7 +237,11 @@ def _step_predict(predict_fn, fields, constants, n_steps):
         y = _to_numpy(predict_fn(_model_inputs(window, constants)))
         if y.ndim == window.ndim - 1:
             y = y[:, None]
-        if y.ndim != window.ndim or y.shape[0] != window.shape[0] or y.shape[2:] != window.shape[2:]:
+        if (
+            y.ndim != window.ndim
+            or y.shape[0] != window.shape[0]
+            or y.shape[2:] != window.shape[2:]
+        ):
             raise ValueError(
                 "The predictor must return (B, k, H, W, C) (or (B, H, W, C)) matching its input "
                 f"window {window.shape}; got {y.shape}."

@@ -6,8 +6,9 @@ import os
 import numpy as np
 
 
-def load_trajectories(data_dir, dataset, split, n_steps_input, max_rollout_steps=None,
-                      max_trajectories=None):
+def load_trajectories(
+    data_dir, dataset, split, n_steps_input, max_rollout_steps=None, max_trajectories=None
+):
     """Whole normalized trajectories of a split, with their constants.
 
     Returns:
@@ -17,8 +18,14 @@ def load_trajectories(data_dir, dataset, split, n_steps_input, max_rollout_steps
     from keras_wavelit.data import WellSequence
 
     seq = WellSequence(
-        data_dir, dataset, split, n_steps_input=n_steps_input, full_trajectory=True,
-        max_rollout_steps=max_rollout_steps, batch_size=4, shuffle=False,
+        data_dir,
+        dataset,
+        split,
+        n_steps_input=n_steps_input,
+        full_trajectory=True,
+        max_rollout_steps=max_rollout_steps,
+        batch_size=4,
+        shuffle=False,
     )
     trajs, consts = [], []
     for i in range(len(seq)):
@@ -34,9 +41,18 @@ def load_trajectories(data_dir, dataset, split, n_steps_input, max_rollout_steps
     return trajectories, constants, seq
 
 
-def evaluate_run(model, data_dir, dataset, out_dir, split="test", max_rollout_steps=None,
-                 max_trajectories=None, divergence_threshold=10.0,
-                 metrics=("vrmse", "nrmse", "mse"), verbose=1):
+def evaluate_run(
+    model,
+    data_dir,
+    dataset,
+    out_dir,
+    split="test",
+    max_rollout_steps=None,
+    max_trajectories=None,
+    divergence_threshold=10.0,
+    metrics=("vrmse", "nrmse", "mse"),
+    verbose=1,
+):
     """Rolls a model out on every trajectory of a split and scores it.
 
     Writes ``evaluation.json`` (windows, per-step medians, divergences),
@@ -69,8 +85,11 @@ def evaluate_run(model, data_dir, dataset, out_dir, split="test", max_rollout_st
         data_dir, dataset, split, n_in, max_rollout_steps, max_trajectories
     )
     if verbose:
-        print(f"Evaluating {trajectories.shape[0]} {split} trajectories of "
-              f"{trajectories.shape[1] - n_in} rollout steps ...", flush=True)
+        print(
+            f"Evaluating {trajectories.shape[0]} {split} trajectories of "
+            f"{trajectories.shape[1] - n_in} rollout steps ...",
+            flush=True,
+        )
     result = evaluate_rollout(
         model,
         trajectories,
@@ -94,6 +113,8 @@ def evaluate_run(model, data_dir, dataset, out_dir, split="test", max_rollout_st
         np.savez(os.path.join(out_dir, "error_spectrum.npz"), wavenumbers=k, power=power)
     np.savez_compressed(
         os.path.join(out_dir, "rollout_sample.npz"),
-        truth=truth[0], prediction=pred[0], field_names=np.array(seq.channel_names),
+        truth=truth[0],
+        prediction=pred[0],
+        field_names=np.array(seq.channel_names),
     )
     return result

@@ -60,8 +60,7 @@ def _valid_depthwise(x, kernel, bias, h, w):
             d_kernel = ops.stack(
                 [
                     ops.sum(
-                        ops.reshape(x[:, i : i + h, j : j + w, :], (-1, channels))
-                        * flat_upstream,
+                        ops.reshape(x[:, i : i + h, j : j + w, :], (-1, channels)) * flat_upstream,
                         axis=0,
                     )
                     for i in range(k)
@@ -120,9 +119,7 @@ class BoundaryDepthwiseConv2D(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if mode not in CONV_MODES:
-            raise ValueError(
-                f"Unknown boundary mode {mode!r}; expected one of {CONV_MODES}."
-            )
+            raise ValueError(f"Unknown boundary mode {mode!r}; expected one of {CONV_MODES}.")
         if kernel_size % 2 != 1:
             raise ValueError(f"`kernel_size` must be odd, got {kernel_size}.")
         self.kernel_size = kernel_size
@@ -170,9 +167,7 @@ class BoundaryDepthwiseConv2D(keras.layers.Layer):
                 "kernel_size": self.kernel_size,
                 "mode": self.mode,
                 "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }
         )
         return config

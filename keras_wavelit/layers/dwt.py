@@ -121,9 +121,7 @@ class DWT2D(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {"wavelet": self.wavelet, "levels": self.levels, "mode": self.mode}
-        )
+        config.update({"wavelet": self.wavelet, "levels": self.levels, "mode": self.mode})
         return config
 
 
@@ -226,7 +224,5 @@ class IDWT2D(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {"wavelet": self.wavelet, "levels": self.levels, "mode": self.mode}
-        )
+        config.update({"wavelet": self.wavelet, "levels": self.levels, "mode": self.mode})
         return config

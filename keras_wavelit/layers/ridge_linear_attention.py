@@ -97,9 +97,7 @@ class RidgeLinearAttention(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         if attention not in ATTENTION_KINDS:
-            raise ValueError(
-                f"`attention` must be one of {ATTENTION_KINDS}, got {attention!r}."
-            )
+            raise ValueError(f"`attention` must be one of {ATTENTION_KINDS}, got {attention!r}.")
         if ridge_lambda <= 0:
             raise ValueError(f"`ridge_lambda` must be > 0, got {ridge_lambda}.")
         if solver not in SOLVERS:
@@ -128,8 +126,7 @@ class RidgeLinearAttention(keras.layers.Layer):
         dim = input_shape[-1]
         if dim % self.num_heads:
             raise ValueError(
-                f"Token dimension {dim} is not divisible by num_heads="
-                f"{self.num_heads}."
+                f"Token dimension {dim} is not divisible by num_heads={self.num_heads}."
             )
         head_dim = dim // self.num_heads
         if self.rope and head_dim % 4:

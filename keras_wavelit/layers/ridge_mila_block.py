@@ -158,9 +158,7 @@ class RidgeMILABlock(keras.layers.Layer):
         policy = self.dtype_policy
 
         def dense(units, name, activation=None):
-            layer = keras.layers.Dense(
-                units, activation=activation, dtype=policy, name=name
-            )
+            layer = keras.layers.Dense(units, activation=activation, dtype=policy, name=name)
             layer.build(input_shape[:-1] + (dim,))
             return layer
 

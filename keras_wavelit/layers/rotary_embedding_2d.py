@@ -13,9 +13,7 @@ def rope_2d_tables(height, width, dim, max_wavelength=10000.0):
     Computed in float64 NumPy and returned as float32 arrays.
     """
     if dim % 4:
-        raise ValueError(
-            f"2D RoPE needs a head dimension divisible by 4; got {dim}."
-        )
+        raise ValueError(f"2D RoPE needs a head dimension divisible by 4; got {dim}.")
     quarter = dim // 4
     theta = max_wavelength ** (-np.arange(quarter) / quarter)
     rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
@@ -62,9 +60,7 @@ class RotaryEmbedding2D(keras.layers.Layer):
         height, width = grid
         n, dim = inputs.shape[1], inputs.shape[-1]
         if n is not None and n != height * width:
-            raise ValueError(
-                f"RotaryEmbedding2D: {n} tokens do not match grid {grid}."
-            )
+            raise ValueError(f"RotaryEmbedding2D: {n} tokens do not match grid {grid}.")
         cos, sin = rope_2d_tables(height, width, dim, self.max_wavelength)
         dtype = inputs.dtype
         x = ops.cast(inputs, "float32")

@@ -83,9 +83,7 @@ class SharedFPN(keras.layers.Layer):
         if not isinstance(levels, int) or levels < 0:
             raise ValueError(f"`levels` must be an integer >= 0, got {levels!r}.")
         if upsample not in UPSAMPLE_MODES:
-            raise ValueError(
-                f"`upsample` must be one of {UPSAMPLE_MODES}, got {upsample!r}."
-            )
+            raise ValueError(f"`upsample` must be one of {UPSAMPLE_MODES}, got {upsample!r}.")
         if combine not in COMBINE_MODES:
             raise ValueError(f"`combine` must be one of {COMBINE_MODES}, got {combine!r}.")
         self.block = block

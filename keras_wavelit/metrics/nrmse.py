@@ -52,9 +52,7 @@ class NRMSE(keras.metrics.MeanMetricWrapper):
     """
 
     def __init__(self, eps=1e-7, n_spatial_dims=2, name="nrmse", dtype=None):
-        super().__init__(
-            fn=nrmse, name=name, dtype=dtype, eps=eps, n_spatial_dims=n_spatial_dims
-        )
+        super().__init__(fn=nrmse, name=name, dtype=dtype, eps=eps, n_spatial_dims=n_spatial_dims)
         self.eps = eps
         self.n_spatial_dims = n_spatial_dims
         self._direction = "down"

@@ -54,9 +54,7 @@ class RelativeL2(keras.metrics.MeanMetricWrapper):
     >>> model.compile(optimizer="adam", loss="mse", metrics=[RelativeL2()])
     """
 
-    def __init__(
-        self, per_field=True, eps=1e-7, n_spatial_dims=2, name="relative_l2", dtype=None
-    ):
+    def __init__(self, per_field=True, eps=1e-7, n_spatial_dims=2, name="relative_l2", dtype=None):
         super().__init__(
             fn=relative_l2,
             name=name,

@@ -69,9 +69,7 @@ class VRMSE(keras.metrics.MeanMetricWrapper):
     """
 
     def __init__(self, eps=1e-7, n_spatial_dims=2, name="vrmse", dtype=None):
-        super().__init__(
-            fn=vrmse, name=name, dtype=dtype, eps=eps, n_spatial_dims=n_spatial_dims
-        )
+        super().__init__(fn=vrmse, name=name, dtype=dtype, eps=eps, n_spatial_dims=n_spatial_dims)
         self.eps = eps
         self.n_spatial_dims = n_spatial_dims
         self._direction = "down"

@@ -287,8 +287,7 @@ class WaveLiT(keras.Model):
         n_const = 0 if constants_shape is None else constants_shape[-1]
         if self.n_fields is not None and n_const != self.n_constants:
             raise ValueError(
-                f"This WaveLiT was built with {self.n_constants} constant "
-                f"field(s); got {n_const}."
+                f"This WaveLiT was built with {self.n_constants} constant field(s); got {n_const}."
             )
 
     def build(self, input_shape):
@@ -347,9 +346,7 @@ class WaveLiT(keras.Model):
     def compute_output_shape(self, input_shape):
         if isinstance(input_shape, dict):
             input_shape = input_shape["fields"]
-        elif isinstance(input_shape, (list, tuple)) and isinstance(
-            input_shape[0], (list, tuple)
-        ):
+        elif isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple)):
             input_shape = input_shape[0]
         b, _, h, w, c = input_shape
         return (b, 1, h, w, c)
@@ -393,9 +390,7 @@ class WaveLiT(keras.Model):
             constants = np.asarray(ops.convert_to_numpy(constants), dtype="float32")
         if int(steps) < 1:
             raise ValueError(f"`steps` must be >= 1, got {steps}.")
-        self._check_fields_shape(
-            fields.shape, None if constants is None else constants.shape
-        )
+        self._check_fields_shape(fields.shape, None if constants is None else constants.shape)
         n = fields.shape[0]
         batch_size = batch_size or n
         out = np.empty((n, int(steps)) + fields.shape[2:], dtype="float32")

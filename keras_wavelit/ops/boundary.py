@@ -40,10 +40,7 @@ def boundary_indices(n, left, right, mode, right_mode=None):
     right_mode = mode if right_mode is None else right_mode
     for m in (mode, right_mode):
         if m not in PAD_MODES:
-            raise ValueError(
-                f"Unknown boundary mode {m!r}; expected one of "
-                f"{sorted(PAD_MODES)}."
-            )
+            raise ValueError(f"Unknown boundary mode {m!r}; expected one of {sorted(PAD_MODES)}.")
     if left < 0 or right < 0:
         raise ValueError(f"Padding must be >= 0, got left={left}, right={right}.")
     base = np.arange(n)
@@ -75,8 +72,7 @@ def pad_axis(x, axis, left, right, mode, right_mode=None):
     n = x.shape[axis]
     if n is None:
         raise ValueError(
-            "Boundary padding needs a static size along axis "
-            f"{axis}; got shape {tuple(x.shape)}."
+            f"Boundary padding needs a static size along axis {axis}; got shape {tuple(x.shape)}."
         )
     right_mode = mode if right_mode is None else right_mode
     parts = []
@@ -125,9 +121,7 @@ def _edge_slices(x, axis, n, p, mode, side):
         if side == "left":
             return ops.flip(_slice(x, axis, 0, p), axis=axis)
         return ops.flip(_slice(x, axis, n - p, n), axis=axis)
-    raise ValueError(
-        f"Unknown boundary mode {mode!r}; expected one of {sorted(PAD_MODES)}."
-    )
+    raise ValueError(f"Unknown boundary mode {mode!r}; expected one of {sorted(PAD_MODES)}.")
 
 
 def pad_spatial(x, pad, mode):

@@ -62,10 +62,8 @@ def spd_solve(a, b, solver="auto"):
         return ops.linalg.solve(a, b)
     d = a.shape[-1]
     if d is None:
-        raise ValueError(
-            "spd_solve needs a static matrix size; got shape "
-            f"{tuple(a.shape)}."
-        )
+        raise ValueError(f"spd_solve needs a static matrix size; got shape {tuple(a.shape)}.")
+
     def eliminate(j, state):
         a, b = state
         e = ops.cast(ops.one_hot(j, d), a.dtype)  # (d,)

@@ -58,8 +58,7 @@ class WaveletFilterBank:
 
         if mode not in WAVELET_MODES:
             raise ValueError(
-                f"Unknown wavelet boundary mode {mode!r}; expected one of "
-                f"{list(WAVELET_MODES)}."
+                f"Unknown wavelet boundary mode {mode!r}; expected one of {list(WAVELET_MODES)}."
             )
         try:
             w = pywt.Wavelet(wavelet)
@@ -69,9 +68,7 @@ class WaveletFilterBank:
                 "pywt.wavelist(kind='discrete'), e.g. 'haar', 'bior2.2', "
                 f"'bior4.4', 'db2'. ({e})"
             ) from None
-        dec_lo, dec_hi, rec_lo, rec_hi = (
-            np.asarray(f, dtype="float64") for f in w.filter_bank
-        )
+        dec_lo, dec_hi, rec_lo, rec_hi = (np.asarray(f, dtype="float64") for f in w.filter_bank)
         if len(dec_lo) % 2:
             raise ValueError(
                 f"Wavelet {wavelet!r} has an odd-length filter bank, which "

@@ -27,9 +27,7 @@ class NaNGuard(keras.callbacks.Callback):
     def __init__(self, checkpoint_path, verbose=1):
         super().__init__()
         if not checkpoint_path.endswith(".weights.h5"):
-            raise ValueError(
-                f"`checkpoint_path` must end in .weights.h5, got {checkpoint_path!r}."
-            )
+            raise ValueError(f"`checkpoint_path` must end in .weights.h5, got {checkpoint_path!r}.")
         self.checkpoint_path = checkpoint_path
         self.verbose = verbose
         self.nan_detected = False

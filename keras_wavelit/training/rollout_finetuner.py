@@ -125,15 +125,11 @@ class RolloutFinetuner(keras.Model):
         self.auto_compile = auto_compile
         self.learning_rate = learning_rate
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.finetune_step = keras.Variable(
-            0, dtype="int32", trainable=False, name="finetune_step"
-        )
+        self.finetune_step = keras.Variable(0, dtype="int32", trainable=False, name="finetune_step")
         self.teacher_forcing_tracker = keras.metrics.Mean(name="teacher_forcing")
         self.final_step_tracker = keras.metrics.Mean(name="final_step_loss")
         if auto_compile:
-            self.compile(
-                optimizer=paper_optimizer(learning_rate=learning_rate, warmup_steps=0)
-            )
+            self.compile(optimizer=paper_optimizer(learning_rate=learning_rate, warmup_steps=0))
 
     # -- forward ----------------------------------------------------------
     def call(self, inputs, training=None):
@@ -156,7 +152,9 @@ class RolloutFinetuner(keras.Model):
                 constants = _roll(_roll(constants, sh, 1), sw, 2)
         if self.noise_std > 0:
             noise = keras.random.normal(
-                ops.shape(fields), stddev=self.noise_std, seed=self.seed_generator,
+                ops.shape(fields),
+                stddev=self.noise_std,
+                seed=self.seed_generator,
                 dtype=fields.dtype,
             )
             fields = fields + noise

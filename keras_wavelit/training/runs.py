@@ -57,7 +57,9 @@ def _callbacks(run_dir, verbose):
         # double_checkpoint: the previous epoch's backup is kept, so a process
         # killed while writing the latest one resumes from the one before.
         keras.callbacks.BackupAndRestore(
-            os.path.join(run_dir, "backup"), save_freq="epoch", delete_checkpoint=True,
+            os.path.join(run_dir, "backup"),
+            save_freq="epoch",
+            delete_checkpoint=True,
             double_checkpoint=True,
         ),
         keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
@@ -135,10 +137,23 @@ def train_run(
         },
     )
     keras.utils.set_random_seed(seed)
-    train = _sequence(data_dir, dataset, "train", n_steps_input=n_steps_input,
-                      batch_size=batch_size, shuffle=True, seed=seed)
-    valid = _sequence(data_dir, dataset, "valid", n_steps_input=n_steps_input,
-                      batch_size=batch_size, shuffle=False)
+    train = _sequence(
+        data_dir,
+        dataset,
+        "train",
+        n_steps_input=n_steps_input,
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+    )
+    valid = _sequence(
+        data_dir,
+        dataset,
+        "valid",
+        n_steps_input=n_steps_input,
+        batch_size=batch_size,
+        shuffle=False,
+    )
     model = WaveLiT(learning_rate=learning_rate, warmup_steps=warmup_steps, **model_kwargs)
     # BackupAndRestore needs built models (to restore into) on every backend.
     model.build(_input_shapes(train[0][0]))
@@ -196,10 +211,25 @@ def finetune_run(
     os.makedirs(run_dir, exist_ok=True)
     model = keras.saving.load_model(model_path)
     n_in = model.n_steps_input
-    train = _sequence(data_dir, dataset, "train", n_steps_input=n_in, n_steps_output=unroll,
-                      batch_size=batch_size, shuffle=True, seed=seed)
-    valid = _sequence(data_dir, dataset, "valid", n_steps_input=n_in, n_steps_output=unroll,
-                      batch_size=batch_size, shuffle=False)
+    train = _sequence(
+        data_dir,
+        dataset,
+        "train",
+        n_steps_input=n_in,
+        n_steps_output=unroll,
+        batch_size=batch_size,
+        shuffle=True,
+        seed=seed,
+    )
+    valid = _sequence(
+        data_dir,
+        dataset,
+        "valid",
+        n_steps_input=n_in,
+        n_steps_output=unroll,
+        batch_size=batch_size,
+        shuffle=False,
+    )
     per_epoch = steps_per_epoch or len(train)
     if schedule_steps is None:
         schedule_steps = max(1, epochs * per_epoch)

@@ -9,12 +9,16 @@ import os
 import numpy as np
 import pytest
 
-from keras_wavelit.data import compute_stats, simulate, write_stats
+from keras_wavelit.data import compute_stats
+from keras_wavelit.data import simulate
+from keras_wavelit.data import write_stats
 
 # Small but physical: the same solvers as the defaults, coarser and shorter.
 SMALL = {
     "acoustic_scattering_2d": dict(resolution=32, n_trajectories=4, n_steps=12),
-    "gray_scott_2d": dict(resolution=32, n_trajectories=3, n_steps=8, dt_output=20.0, domain_length=0.5),
+    "gray_scott_2d": dict(
+        resolution=32, n_trajectories=3, n_steps=8, dt_output=20.0, domain_length=0.5
+    ),
     "kolmogorov_2d": dict(resolution=32, n_trajectories=3, n_steps=8, burn_in_time=2.0),
 }
 

@@ -60,7 +60,9 @@ def test_time_step_respects_cfl_and_fields_are_finite():
 def test_unstable_time_step_is_rejected():
     solver, *_ = _solver()
     with pytest.raises(ValueError, match="CFL"):
-        acoustics.StaggeredAcousticSolver(solver.rho, solver.c, solver.h, 2 * solver.h / solver.c.max())
+        acoustics.StaggeredAcousticSolver(
+            solver.rho, solver.c, solver.h, 2 * solver.h / solver.c.max()
+        )
 
 
 def test_pulse_travels_at_the_speed_of_sound():
@@ -73,8 +75,8 @@ def test_pulse_travels_at_the_speed_of_sound():
     n_steps = int(round(t_end / solver.dt))
     for _ in range(n_steps):
         solver.step()
-    radial = solver.p[0, n // 2:, n // 2]  # along +x from the centre
-    radius = xc[n // 2:][np.argmax(radial)]
+    radial = solver.p[0, n // 2 :, n // 2]  # along +x from the centre
+    radius = xc[n // 2 :][np.argmax(radial)]
     assert abs(radius - 1.0 * n_steps * solver.dt) < 3 * solver.h
 
 

@@ -7,7 +7,11 @@ import h5py
 import numpy as np
 import pytest
 
-from keras_wavelit.data import WellDataError, WellField, WellSequence, validate_well_file, write_well_file
+from keras_wavelit.data import WellDataError
+from keras_wavelit.data import WellField
+from keras_wavelit.data import WellSequence
+from keras_wavelit.data import validate_well_file
+from keras_wavelit.data import write_well_file
 
 AC = "acoustic_scattering_2d"
 
@@ -34,7 +38,10 @@ def test_missing_base_path(tmp_path):
 
 
 def test_unknown_dataset_name_lists_what_exists(well_base):
-    with pytest.raises(WellDataError, match=r"Unknown dataset 'navier_stokes_9d'.*acoustic_scattering_2d.*gray_scott_2d"):
+    with pytest.raises(
+        WellDataError,
+        match=r"Unknown dataset 'navier_stokes_9d'.*acoustic_scattering_2d.*gray_scott_2d",
+    ):
         WellSequence(well_base, "navier_stokes_9d")
 
 
@@ -56,7 +63,10 @@ def test_truncated_file_is_named(base_copy):
         head = f.read(os.path.getsize(path) // 2)
     with open(path, "wb") as f:
         f.write(head)
-    with pytest.raises(WellDataError, match=f"{AC}_train.hdf5: cannot be opened as HDF5; the file is truncated or corrupted"):
+    with pytest.raises(
+        WellDataError,
+        match=f"{AC}_train.hdf5: cannot be opened as HDF5; the file is truncated or corrupted",
+    ):
         WellSequence(base_copy, AC, "train")
 
 
@@ -79,28 +89,38 @@ def test_not_hdf5_at_all(base_copy):
 def test_missing_group_is_named(base_copy):
     with h5py.File(_train_file(base_copy), "r+") as f:
         del f["t1_fields"]
-    with pytest.raises(WellDataError, match=f"{AC}_train.hdf5: missing the required group 't1_fields'"):
+    with pytest.raises(
+        WellDataError, match=f"{AC}_train.hdf5: missing the required group 't1_fields'"
+    ):
         WellSequence(base_copy, AC, "train")
 
 
 def test_missing_root_attribute_is_named(base_copy):
     with h5py.File(_train_file(base_copy), "r+") as f:
         del f.attrs["n_trajectories"]
-    with pytest.raises(WellDataError, match="the root group lacks the required attribute 'n_trajectories'"):
+    with pytest.raises(
+        WellDataError, match="the root group lacks the required attribute 'n_trajectories'"
+    ):
         WellSequence(base_copy, AC, "train")
 
 
 def test_missing_field_attribute_is_named(base_copy):
     with h5py.File(_train_file(base_copy), "r+") as f:
         del f["t0_fields/pressure"].attrs["time_varying"]
-    with pytest.raises(WellDataError, match="field 't0_fields/pressure' lacks the required attribute 'time_varying'"):
+    with pytest.raises(
+        WellDataError,
+        match="field 't0_fields/pressure' lacks the required attribute 'time_varying'",
+    ):
         WellSequence(base_copy, AC, "train")
 
 
 def test_field_shape_mismatch_is_named(base_copy):
     with h5py.File(_train_file(base_copy), "r+") as f:
         f.attrs["n_trajectories"] = 5
-    with pytest.raises(WellDataError, match=r"field 't0_fields/pressure' has shape \(2, 12, 32, 32\), expected \(5, 12, 32, 32\)"):
+    with pytest.raises(
+        WellDataError,
+        match=r"field 't0_fields/pressure' has shape \(2, 12, 32, 32\), expected \(5, 12, 32, 32\)",
+    ):
         WellSequence(base_copy, AC, "train")
 
 
@@ -109,13 +129,29 @@ def test_nan_is_located_when_check_finite(base_copy, in_memory):
     with h5py.File(_train_file(base_copy), "r+") as f:
         f["t0_fields/pressure"][1, 5, 3, 4] = np.nan
         f["t1_fields/velocity"][0, 7, 0, 0, 1] = np.inf
-    seq = WellSequence(base_copy, AC, "train", batch_size=4, shuffle=False, check_finite=True, in_memory=in_memory)
-    with pytest.raises(WellDataError, match=rf"{AC}_train.hdf5: non-finite value \(inf\) in field 'velocity_y' at trajectory 0, time step 7"):
+    seq = WellSequence(
+        base_copy, AC, "train", batch_size=4, shuffle=False, check_finite=True, in_memory=in_memory
+    )
+    with pytest.raises(
+        WellDataError,
+        match=rf"{AC}_train.hdf5: non-finite value \(inf\) in field 'velocity_y' at trajectory 0, time step 7",
+    ):
         for i in range(len(seq)):
             seq[i]
-    late = WellSequence(base_copy, AC, "train", batch_size=4, shuffle=False, check_finite=True,
-                        in_memory=in_memory, n_steps_input=3)
-    with pytest.raises(WellDataError, match=r"non-finite value \(nan\) in field 'pressure' at trajectory 1, time step 5"):
+    late = WellSequence(
+        base_copy,
+        AC,
+        "train",
+        batch_size=4,
+        shuffle=False,
+        check_finite=True,
+        in_memory=in_memory,
+        n_steps_input=3,
+    )
+    with pytest.raises(
+        WellDataError,
+        match=r"non-finite value \(nan\) in field 'pressure' at trajectory 1, time step 5",
+    ):
         # Skip trajectory 0 (which holds the inf): its windows come first.
         for i in range(len(late) // 2, len(late)):
             late[i]
@@ -137,9 +173,13 @@ def test_3d_data_is_rejected(tmp_path):
         dataset_name="cube",
         time=np.arange(3.0),
         space={"x": np.arange(n), "y": np.arange(n), "z": np.arange(n)},
-        t0_fields={"u": WellField(np.zeros((1, 3, n, n, n), np.float32), dim_varying=(True, True, True))},
+        t0_fields={
+            "u": WellField(np.zeros((1, 3, n, n, n), np.float32), dim_varying=(True, True, True))
+        },
     )
-    with pytest.raises(WellDataError, match="n_spatial_dims=3; keras_wavelit supports 2D data only"):
+    with pytest.raises(
+        WellDataError, match="n_spatial_dims=3; keras_wavelit supports 2D data only"
+    ):
         WellSequence(str(tmp_path), "cube", "train", normalize=False)
 
 
@@ -162,7 +202,9 @@ def test_stats_lacking_keys(base_copy):
 
 
 def test_too_few_steps(well_base):
-    with pytest.raises(WellDataError, match="trajectories have 12 steps; 10 input \\+ 5 output steps"):
+    with pytest.raises(
+        WellDataError, match="trajectories have 12 steps; 10 input \\+ 5 output steps"
+    ):
         WellSequence(well_base, AC, "train", n_steps_input=10, n_steps_output=5)
 
 

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from keras_wavelit.data import gray_scott, kolmogorov
+from keras_wavelit.data import gray_scott
+from keras_wavelit.data import kolmogorov
 from keras_wavelit.data.exponax_rollout import rollout
 
 
@@ -35,7 +36,13 @@ def test_kolmogorov_flow_is_chaotic():
 
 def test_gray_scott_forms_patterns_from_near_uniform_start():
     result = gray_scott.run(
-        resolution=32, n_trajectories=3, n_steps=8, seed=0, dt_output=20.0, domain_length=0.5, regime="maze"
+        resolution=32,
+        n_trajectories=3,
+        n_steps=8,
+        seed=0,
+        dt_output=20.0,
+        domain_length=0.5,
+        regime="maze",
     )
     a = result.t0_fields["A"].data
     b = result.t0_fields["B"].data

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 from keras_wavelit.cli import main
-from keras_wavelit.data import WellDataError, available_datasets, simulate, split_counts
+from keras_wavelit.data import WellDataError
+from keras_wavelit.data import available_datasets
+from keras_wavelit.data import simulate
+from keras_wavelit.data import split_counts
 
 NAMES = ["acoustic_scattering_2d", "gray_scott_2d", "kolmogorov_2d"]
 
@@ -32,20 +35,41 @@ def test_layout_and_the_wells_reader(well_base, name):
     for split in ("train", "valid", "test"):
         path = os.path.join(ds_dir, "data", split, f"{name}_{split}.hdf5")
         with h5py.File(path, "r") as f:
-            for key in ("dataset_name", "grid_type", "n_spatial_dims", "n_trajectories", "simulation_parameters"):
+            for key in (
+                "dataset_name",
+                "grid_type",
+                "n_spatial_dims",
+                "n_trajectories",
+                "simulation_parameters",
+            ):
                 assert key in f.attrs
             for p in f.attrs["simulation_parameters"]:
                 assert p in f.attrs
-            assert set(f) == {"dimensions", "boundary_conditions", "scalars", "t0_fields", "t1_fields", "t2_fields"}
+            assert set(f) == {
+                "dimensions",
+                "boundary_conditions",
+                "scalars",
+                "t0_fields",
+                "t1_fields",
+                "t2_fields",
+            }
             assert list(f["dimensions"].attrs["spatial_dims"]) == ["x", "y"]
             for d in ("time", "x", "y"):
                 assert "sample_varying" in f["dimensions"][d].attrs
             for g in ("t0_fields", "t1_fields", "t2_fields"):
                 for field in f[g].attrs["field_names"]:
-                    assert {"dim_varying", "sample_varying", "time_varying"} <= set(f[g][field].attrs)
+                    assert {"dim_varying", "sample_varying", "time_varying"} <= set(
+                        f[g][field].attrs
+                    )
         # The Well's own dataset class opens the split with its default options.
-        ds = WellDataset(path=ds_dir, well_split_name=split, n_steps_input=2, n_steps_output=1,
-                         use_normalization=True, normalization_type=ZScoreNormalization)
+        ds = WellDataset(
+            path=ds_dir,
+            well_split_name=split,
+            n_steps_input=2,
+            n_steps_output=1,
+            use_normalization=True,
+            normalization_type=ZScoreNormalization,
+        )
         sample = ds[len(ds) - 1]
         assert sample["input_fields"].shape[1:3] == (32, 32)
         assert np.all(np.isfinite(sample["input_fields"].numpy()))
@@ -82,20 +106,52 @@ def test_bad_simulation_arguments(tmp_path):
     with pytest.raises(WellDataError, match="Unknown embedded dataset 'lava_lamp'"):
         simulate("lava_lamp", str(tmp_path))
     with pytest.raises(WellDataError, match="unknown parameters \\['viscosity'\\]"):
-        simulate("acoustic_scattering_2d", str(tmp_path), resolution=16, n_trajectories=3, n_steps=3,
-                 verbose=0, viscosity=1.0)
+        simulate(
+            "acoustic_scattering_2d",
+            str(tmp_path),
+            resolution=16,
+            n_trajectories=3,
+            n_steps=3,
+            verbose=0,
+            viscosity=1.0,
+        )
     with pytest.raises(WellDataError, match="unknown regime 'stripes'"):
-        simulate("gray_scott_2d", str(tmp_path), resolution=16, n_trajectories=3, n_steps=3,
-                 verbose=0, regime="stripes")
+        simulate(
+            "gray_scott_2d",
+            str(tmp_path),
+            resolution=16,
+            n_trajectories=3,
+            n_steps=3,
+            verbose=0,
+            regime="stripes",
+        )
 
 
 def test_cli_generate(tmp_path, capsys):
     out = str(tmp_path / "base")
-    args = ["generate", "gray_scott_2d", "--out", out, "--resolution", "16", "--trajectories", "3",
-            "--steps", "3", "--seed", "2", "--param", "dt_output=5", "--param", "regime=spots"]
+    args = [
+        "generate",
+        "gray_scott_2d",
+        "--out",
+        out,
+        "--resolution",
+        "16",
+        "--trajectories",
+        "3",
+        "--steps",
+        "3",
+        "--seed",
+        "2",
+        "--param",
+        "dt_output=5",
+        "--param",
+        "regime=spots",
+    ]
     assert main(args) == 0
     assert "Wrote" in capsys.readouterr().out
-    path = os.path.join(out, "datasets", "gray_scott_2d", "data", "train", "gray_scott_2d_train.hdf5")
+    path = os.path.join(
+        out, "datasets", "gray_scott_2d", "data", "train", "gray_scott_2d_train.hdf5"
+    )
     with h5py.File(path, "r") as f:
         assert f["t0_fields/A"].shape == (1, 3, 16, 16)
         assert f.attrs["F"] == pytest.approx(0.03) and f.attrs["dt_output"] == 5.0
@@ -121,7 +177,12 @@ def test_cli_usage_errors(capsys):
 def test_module_entry_point():
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env = dict(os.environ, PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.run([sys.executable, "-m", "keras_wavelit", "generate", "--help"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "keras_wavelit", "generate", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "--trajectories" in proc.stdout and "--resolution" in proc.stdout

@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 import yaml
 
-from keras_wavelit.data import WellDataError, compute_stats, load_stats, validate_well_file, write_stats
-from keras_wavelit.data.stats import STATS_KEYS, channel_mean_std
+from keras_wavelit.data import WellDataError
+from keras_wavelit.data import compute_stats
+from keras_wavelit.data import load_stats
+from keras_wavelit.data import validate_well_file
+from keras_wavelit.data import write_stats
+from keras_wavelit.data.stats import STATS_KEYS
+from keras_wavelit.data.stats import channel_mean_std
 
 
 def test_stats_match_numpy(well_base, split_file):
@@ -27,7 +32,11 @@ def test_stats_match_numpy(well_base, split_file):
     dp = np.diff(p, axis=1)
     np.testing.assert_allclose(stats["mean_delta"]["pressure"], dp.mean(), rtol=1e-6, atol=1e-12)
     np.testing.assert_allclose(stats["std_delta"]["pressure"], dp.std(), rtol=1e-6)
-    np.testing.assert_allclose(stats["rms_delta"]["velocity"], np.sqrt((np.diff(v, axis=1) ** 2).mean(axis=(0, 1, 2, 3))), rtol=1e-6)
+    np.testing.assert_allclose(
+        stats["rms_delta"]["velocity"],
+        np.sqrt((np.diff(v, axis=1) ** 2).mean(axis=(0, 1, 2, 3))),
+        rtol=1e-6,
+    )
     # Constant fields have no time increments, as in The Well's files.
     assert "density" not in stats["mean_delta"]
     assert isinstance(stats["mean"]["velocity"], list) and len(stats["mean"]["velocity"]) == 2
@@ -43,7 +52,8 @@ def test_generated_stats_file_is_the_wells_format(well_base):
 def test_the_wells_normalizer_accepts_our_stats(well_base, split_file):
     """the_well's ZScoreNormalization and RMSNormalization load our stats.yaml."""
     from the_well.data import WellDataset
-    from the_well.data.normalization import RMSNormalization, ZScoreNormalization
+    from the_well.data.normalization import RMSNormalization
+    from the_well.data.normalization import ZScoreNormalization
 
     for norm in (ZScoreNormalization, RMSNormalization):
         ds = WellDataset(

@@ -5,14 +5,12 @@ import os
 import numpy as np
 import pytest
 
-from keras_wavelit.data import (
-    WellBoundaryCondition,
-    WellDataError,
-    WellField,
-    WellScalar,
-    validate_well_file,
-    write_well_file,
-)
+from keras_wavelit.data import WellBoundaryCondition
+from keras_wavelit.data import WellDataError
+from keras_wavelit.data import WellField
+from keras_wavelit.data import WellScalar
+from keras_wavelit.data import validate_well_file
+from keras_wavelit.data import write_well_file
 
 
 def _write_small(path, n_traj=2, n_t=5, n=8, with_profile=True):
@@ -53,8 +51,14 @@ def test_write_then_validate(tmp_path):
     assert info.dataset_name == "tiny"
     assert (info.n_trajectories, info.n_steps, info.spatial_shape) == (2, 5, (8, 8))
     assert info.variable_channel_names == [
-        "u", "profile", "velocity_x", "velocity_y",
-        "stress_xx", "stress_xy", "stress_yx", "stress_yy",
+        "u",
+        "profile",
+        "velocity_x",
+        "velocity_y",
+        "stress_xx",
+        "stress_xy",
+        "stress_yx",
+        "stress_yy",
     ]
     assert info.constant_channel_names == ["rho"]
     assert sorted(info.bc_types) == ["PERIODIC", "WALL"]
@@ -67,7 +71,9 @@ def test_the_well_reads_our_file_exactly(tmp_path):
     directory = tmp_path / "tiny" / "data" / "train"
     directory.mkdir(parents=True)
     u, vel, stress, rho, _ = _write_small(str(directory / "tiny.hdf5"), with_profile=False)
-    ds = WellDataset(path=str(tmp_path / "tiny"), well_split_name="train", n_steps_input=2, n_steps_output=1)
+    ds = WellDataset(
+        path=str(tmp_path / "tiny"), well_split_name="train", n_steps_input=2, n_steps_output=1
+    )
     assert len(ds) == 2 * (5 - 3 + 1)
     sample = ds[4]  # trajectory 1, window starting at step 1
     x = sample["input_fields"].numpy()
@@ -127,8 +133,11 @@ def test_boundary_mode_follows_the_declared_conditions(tmp_path, well_base, spli
     from keras_wavelit.data import boundary_mode
 
     # Walls (acoustics) reflect; all-periodic systems wrap around.
-    expected = {"acoustic_scattering_2d": "reflect", "gray_scott_2d": "periodic",
-                "kolmogorov_2d": "periodic"}
+    expected = {
+        "acoustic_scattering_2d": "reflect",
+        "gray_scott_2d": "periodic",
+        "kolmogorov_2d": "periodic",
+    }
     for name, mode in expected.items():
         ds_dir = os.path.join(well_base, "datasets", name)
         assert boundary_mode(ds_dir) == mode

@@ -6,7 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_wavelit.data import WellDataError, WellSequence
+from keras_wavelit.data import WellDataError
+from keras_wavelit.data import WellSequence
 
 AC = "acoustic_scattering_2d"  # 32x32, 4 trajectories (2/1/1), 12 steps, constants
 GS = "gray_scott_2d"  # 32x32, 3 trajectories (1/1/1), 8 steps, no constants
@@ -37,23 +38,44 @@ def test_normalization_is_the_wells_zscore_and_invertible(well_base):
     from the_well.data.normalization import ZScoreNormalization
 
     ds_dir = os.path.join(well_base, "datasets", AC)
-    ref = WellDataset(path=ds_dir, well_split_name="valid", n_steps_input=2, n_steps_output=1,
-                      use_normalization=True, normalization_type=ZScoreNormalization)
+    ref = WellDataset(
+        path=ds_dir,
+        well_split_name="valid",
+        n_steps_input=2,
+        n_steps_output=1,
+        use_normalization=True,
+        normalization_type=ZScoreNormalization,
+    )
     for in_memory in (True, False):
-        seq = WellSequence(well_base, AC, "valid", n_steps_input=2, batch_size=5, in_memory=in_memory)
-        raw = WellSequence(well_base, AC, "valid", n_steps_input=2, batch_size=5, normalize=False,
-                           in_memory=in_memory)
+        seq = WellSequence(
+            well_base, AC, "valid", n_steps_input=2, batch_size=5, in_memory=in_memory
+        )
+        raw = WellSequence(
+            well_base,
+            AC,
+            "valid",
+            n_steps_input=2,
+            batch_size=5,
+            normalize=False,
+            in_memory=in_memory,
+        )
         (x, y), (x_raw, y_raw) = seq[1], raw[1]
         sample = ref[5]  # batch 1, position 0 (no shuffling outside train)
-        np.testing.assert_allclose(x["fields"][0], sample["input_fields"].numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            x["fields"][0], sample["input_fields"].numpy(), rtol=1e-6, atol=1e-6
+        )
         np.testing.assert_allclose(y[0], sample["output_fields"].numpy(), rtol=1e-6, atol=1e-6)
-        np.testing.assert_allclose(x["constants"][0], sample["constant_fields"].numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(
+            x["constants"][0], sample["constant_fields"].numpy(), rtol=1e-6, atol=1e-6
+        )
         # Invertible, for metrics in physical units (NumPy and backend tensors).
         np.testing.assert_allclose(seq.denormalize(y), y_raw, rtol=1e-5, atol=1e-6)
         back = keras.ops.convert_to_numpy(seq.denormalize(keras.ops.convert_to_tensor(y)))
         np.testing.assert_allclose(back, y_raw, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(seq.normalize_fields(y_raw), y, rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(seq.denormalize_constants(x["constants"]), x_raw["constants"], rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(
+            seq.denormalize_constants(x["constants"]), x_raw["constants"], rtol=1e-5, atol=1e-6
+        )
     # Every split uses the dataset's (training) statistics.
     train = WellSequence(well_base, AC, "train")
     test = WellSequence(well_base, AC, "test")
@@ -70,7 +92,9 @@ def test_normalized_training_split_is_standardized(well_base):
 
 
 def test_in_memory_matches_the_wells_reader(well_base):
-    kwargs = dict(n_steps_input=2, n_steps_output=2, time_stride=2, batch_size=3, shuffle=True, seed=5)
+    kwargs = dict(
+        n_steps_input=2, n_steps_output=2, time_stride=2, batch_size=3, shuffle=True, seed=5
+    )
     a = WellSequence(well_base, AC, "train", in_memory=True, **kwargs)
     b = WellSequence(well_base, AC, "train", in_memory=False, **kwargs)
     assert len(a) == len(b)
@@ -82,13 +106,22 @@ def test_in_memory_matches_the_wells_reader(well_base):
 
 
 def test_field_selection(well_base):
-    seq = WellSequence(well_base, AC, "valid", fields=["velocity"], constant_fields=[], batch_size=2)
+    seq = WellSequence(
+        well_base, AC, "valid", fields=["velocity"], constant_fields=[], batch_size=2
+    )
     x, y = seq[0]
     assert isinstance(x, np.ndarray) and x.shape[-1] == 2 and y.shape[-1] == 2
     assert seq.channel_names == ["velocity_x", "velocity_y"]
     full = WellSequence(well_base, AC, "valid", normalize=False, batch_size=2)
-    part = WellSequence(well_base, AC, "valid", normalize=False, batch_size=2,
-                        fields=["velocity_y", "pressure"], constant_fields=["speed_of_sound"])
+    part = WellSequence(
+        well_base,
+        AC,
+        "valid",
+        normalize=False,
+        batch_size=2,
+        fields=["velocity_y", "pressure"],
+        constant_fields=["speed_of_sound"],
+    )
     (xf, yf), (xp, yp) = full[0], part[0]
     np.testing.assert_array_equal(xp["fields"], xf["fields"][..., [2, 0]])
     np.testing.assert_array_equal(xp["constants"], xf["constants"][..., [1]])
@@ -119,12 +152,28 @@ def test_shuffling_is_seeded_and_changes_per_epoch(well_base):
 
 
 def test_rollout_windows_and_whole_trajectories(well_base):
-    raw = WellSequence(well_base, AC, "test", normalize=False, n_steps_input=1, n_steps_output=11,
-                       constant_fields=[], batch_size=1)
+    raw = WellSequence(
+        well_base,
+        AC,
+        "test",
+        normalize=False,
+        n_steps_input=1,
+        n_steps_output=11,
+        constant_fields=[],
+        batch_size=1,
+    )
     assert raw.n_samples == 1  # one trajectory of 12 steps
     _, y_all = raw[0]
-    windows = WellSequence(well_base, AC, "test", normalize=False, n_steps_input=2, n_steps_output=4,
-                           constant_fields=[], batch_size=1)
+    windows = WellSequence(
+        well_base,
+        AC,
+        "test",
+        normalize=False,
+        n_steps_input=2,
+        n_steps_output=4,
+        constant_fields=[],
+        batch_size=1,
+    )
     assert windows.n_samples == 12 - 6 + 1
     x, y = windows[3]
     np.testing.assert_array_equal(y[0], y_all[0, 4:8])  # steps 5..8 of the trajectory
@@ -133,13 +182,17 @@ def test_rollout_windows_and_whole_trajectories(well_base):
     assert full.n_samples == 2 and full.output_steps == 10
     x, y = full[0]
     assert x["fields"].shape == (2, 2, 32, 32, 3) and y.shape == (2, 10, 32, 32, 3)
-    capped = WellSequence(well_base, AC, "train", full_trajectory=True, n_steps_input=2, max_rollout_steps=4)
+    capped = WellSequence(
+        well_base, AC, "train", full_trajectory=True, n_steps_input=2, max_rollout_steps=4
+    )
     assert capped[0][1].shape[1] == 4
 
 
 def test_reads_the_wells_dummy_data(dummy_base):
     """Independent fixture: files written by the_well's own write_dummy_data."""
-    seq = WellSequence(dummy_base, "dummy", "train", n_steps_input=3, n_steps_output=2, batch_size=4)
+    seq = WellSequence(
+        dummy_base, "dummy", "train", n_steps_input=3, n_steps_output=2, batch_size=4
+    )
     assert seq.channel_names == ["field_x", "field_y"]
     assert seq.constant_channel_names == ["constant_field"]
     assert seq.n_samples == 2 * (10 - 5 + 1)
@@ -189,7 +242,8 @@ def test_model_fit_plain_fields(well_base):
 
 
 def _write_profile_dataset(base, keep_axis):
-    from keras_wavelit.data import WellField, write_well_file
+    from keras_wavelit.data import WellField
+    from keras_wavelit.data import write_well_file
 
     rng = np.random.default_rng(0)
     n, t = 8, 6
@@ -209,8 +263,18 @@ def _write_profile_dataset(base, keep_axis):
 def test_field_constant_along_an_axis(tmp_path):
     """Stored with a size-1 axis it is read (and broadcast) like The Well does."""
     u, profile = _write_profile_dataset(str(tmp_path), keep_axis=True)
-    seqs = [WellSequence(str(tmp_path), "profiles", "train", normalize=False, shuffle=False,
-                         in_memory=m, batch_size=2) for m in (True, False)]
+    seqs = [
+        WellSequence(
+            str(tmp_path),
+            "profiles",
+            "train",
+            normalize=False,
+            shuffle=False,
+            in_memory=m,
+            batch_size=2,
+        )
+        for m in (True, False)
+    ]
     (xa, ya), (xb, yb) = seqs[0][0], seqs[1][0]
     np.testing.assert_array_equal(xa, xb)
     np.testing.assert_array_equal(ya, yb)
