@@ -13,7 +13,20 @@ Heavy dependencies (h5py, PyYAML, the_well, exponax, JAX) are imported only
 when a function needs them.
 """
 
+from keras_wavelit.data.channels import EMBEDDED_DATASETS
+from keras_wavelit.data.channels import WELL_2D_DATASETS
+from keras_wavelit.data.channels import ChannelRegistry
+from keras_wavelit.data.channels import DatasetChannels
+from keras_wavelit.data.channels import default_registry
+from keras_wavelit.data.channels import register_dataset
 from keras_wavelit.data.errors import WellDataError
+from keras_wavelit.data.sampling import PAPER_TABLE_7
+from keras_wavelit.data.sampling import SAMPLING_METHODS
+from keras_wavelit.data.sampling import DatasetSampler
+from keras_wavelit.data.sampling import adaptive_probabilities
+from keras_wavelit.data.sampling import kl_divergence
+from keras_wavelit.data.sampling import sampling_probabilities
+from keras_wavelit.data.sampling import token_shares
 from keras_wavelit.data.simulate import GeneratedDataset
 from keras_wavelit.data.simulate import available_datasets
 from keras_wavelit.data.simulate import default_sizes
@@ -33,6 +46,19 @@ from keras_wavelit.data.well_format import validate_well_file
 from keras_wavelit.data.well_format import write_well_file
 
 __all__ = [
+    "EMBEDDED_DATASETS",
+    "WELL_2D_DATASETS",
+    "ChannelRegistry",
+    "DatasetChannels",
+    "default_registry",
+    "register_dataset",
+    "PAPER_TABLE_7",
+    "SAMPLING_METHODS",
+    "DatasetSampler",
+    "adaptive_probabilities",
+    "kl_divergence",
+    "sampling_probabilities",
+    "token_shares",
     "FieldInfo",
     "GeneratedDataset",
     "WellBoundaryCondition",
