@@ -1,51 +1,59 @@
-"""Wavelet tokenizer: lossless DWT tokens and their inverse path.
+"""Deprecated: `WaveletTokenizer`, now `WaveletEncoder` + `WaveletDecoder`.
 
-Paper section 3.1, Appendix I.1 (Table 13); DESIGN 2.1.
+Paper section 3.1, Appendix I.1 (Table 13); `docs/design.md` §2.1.
 """
+
+import warnings
 
 import keras
 
-from keras_wavelit.layers.dwt import DWT2D
-from keras_wavelit.layers.dwt import IDWT2D
+from keras_wavelit._deprecation import renamed_argument
+from keras_wavelit.layers.wavelet_decoder import WaveletDecoder
+from keras_wavelit.layers.wavelet_encoder import TOKENIZER_KINDS
+from keras_wavelit.layers.wavelet_encoder import WaveletEncoder
 
-TOKENIZER_KINDS = ("wavelet", "conv")
+__all__ = ["TOKENIZER_KINDS", "WaveletTokenizer"]
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
 class WaveletTokenizer(keras.layers.Layer):
-    """Turns fields into tokens (encode) and tokens back into fields (decode).
+    """Deprecated pair of a `WaveletEncoder` and a `WaveletDecoder`.
 
-    ``kind="wavelet"`` (WaveLiT): encode is ``DWT2D`` with ``levels`` levels
-    followed by a linear projection of the ``4^L C_in`` coefficients to
-    ``dim``; decode is the transpose path, a linear projection to
-    ``4^L C_out`` coefficients followed by ``IDWT2D``. The transform itself
-    has no weights and is lossless. ``kind="conv"`` is the ablation baseline
-    of the paper's Table 13: a learned ``2^L x 2^L`` stride-``2^L``
-    convolution encoder and a transposed-convolution decoder on the same
-    token grid.
+    Kept for one release so that code and saved layers of version 0.1 keep
+    working; new code uses `WaveletEncoder` and `WaveletDecoder` directly.
+    `encode` (and `call`) runs the encoder; `decode` runs the decoder,
+    which is created when the layer is built, with `output_channels`
+    channels (`None`: as many as the encoder's input).
 
     Args:
         dim: int, token dimension.
-        output_channels: int or None, channels produced by ``decode``
-            (``None``: the number of input channels seen by ``encode``).
-        wavelet: str, PyWavelets name. Defaults to ``"bior2.2"``.
-        levels: int >= 1. Defaults to 1.
-        mode: ``"reflect"`` (default) or ``"periodic"``.
-        kind: ``"wavelet"`` (default) or ``"conv"``.
+        output_channels: int or None, channels produced by `decode`.
+        wavelet: str, PyWavelets name. Defaults to `"bior2.2"`.
+        wavelet_levels: int >= 1. Defaults to 1 (old name `levels`).
+        boundary: `"reflect"` (default) or `"periodic"` (old name `mode`).
+        kind: `"wavelet"` (default) or `"conv"`.
         **kwargs: base layer keyword arguments.
 
     Call arguments:
-        inputs: fields ``(B, H, W, C_in)``; ``call`` is ``encode``.
+        inputs: fields `(B, H, W, C_in)`; `call` is `encode`.
 
     Returns:
-        Tokens ``(B, H / 2^L, W / 2^L, dim)``.
+        Tokens `(B, H / 2^L, W / 2^L, dim)`.
 
     Example:
 
-    >>> tok = WaveletTokenizer(dim=32, output_channels=2)
-    >>> t = tok.encode(np.random.rand(1, 32, 32, 8).astype("float32"))
-    >>> tuple(tok.decode(t).shape)
-    (1, 32, 32, 2)
+    ```python
+    import warnings
+
+    import numpy as np
+    import keras_wavelit as kw
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tok = kw.layers.WaveletTokenizer(dim=16, output_channels=2)
+    tokens = tok.encode(np.zeros((1, 16, 16, 8), "float32"))
+    assert tuple(tok.decode(tokens).shape) == (1, 16, 16, 2)
+    ```
     """
 
     def __init__(
@@ -53,95 +61,74 @@ class WaveletTokenizer(keras.layers.Layer):
         dim,
         output_channels=None,
         wavelet="bior2.2",
-        levels=1,
-        mode="reflect",
+        wavelet_levels=None,
+        boundary=None,
         kind="wavelet",
         **kwargs,
     ):
+        wavelet_levels = renamed_argument(
+            "WaveletTokenizer", kwargs, "levels", "wavelet_levels", wavelet_levels, 1
+        )
+        boundary = renamed_argument(
+            "WaveletTokenizer", kwargs, "mode", "boundary", boundary, "reflect"
+        )
         super().__init__(**kwargs)
-        if kind not in TOKENIZER_KINDS:
-            raise ValueError(f"`kind` must be one of {TOKENIZER_KINDS}, got {kind!r}.")
+        warnings.warn(
+            "WaveletTokenizer is deprecated and will be removed in the next release; "
+            "use WaveletEncoder and WaveletDecoder.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
         self.dim = dim
         self.output_channels = output_channels
         self.wavelet = wavelet
-        self.levels = levels
-        self.mode = mode
+        self.wavelet_levels = wavelet_levels
+        self.boundary = boundary
         self.kind = kind
-        policy = self.dtype_policy
-        patch = 2**levels
-        if kind == "wavelet":
-            self.dwt = DWT2D(wavelet, levels, mode, dtype=policy, name="dwt")
-            self.idwt = IDWT2D(wavelet, levels, mode, dtype=policy, name="idwt")
-            self.encoder = keras.layers.Dense(dim, dtype=policy, name="encoder")
-        else:
-            self.dwt = self.idwt = None
-            self.encoder = keras.layers.Conv2D(
-                dim, patch, strides=patch, dtype=policy, name="encoder"
-            )
+        self.encoder = WaveletEncoder(
+            dim,
+            wavelet=wavelet,
+            wavelet_levels=wavelet_levels,
+            boundary=boundary,
+            kind=kind,
+            dtype=self.dtype_policy,
+            name="encoder",
+        )
+        self.decoder = None
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
-        c_in = input_shape[-1]
-        c_out = self.output_channels or c_in
-        self._output_channels = c_out
-        patch = 2**self.levels
-        b, h, w = input_shape[0], input_shape[1], input_shape[2]
-        th = None if h is None else h // patch
-        tw = None if w is None else w // patch
-        if self.kind == "wavelet":
-            self.encoder.build((b, th, tw, c_in * 4**self.levels))
-            self.decoder = keras.layers.Dense(
-                c_out * 4**self.levels, dtype=self.dtype_policy, name="decoder"
-            )
-            self.decoder.build((b, th, tw, self.dim))
-        else:
-            self.encoder.build(input_shape)
-            self.decoder = keras.layers.Conv2DTranspose(
-                c_out, patch, strides=patch, dtype=self.dtype_policy, name="decoder"
-            )
-            self.decoder.build((b, th, tw, self.dim))
+        self.encoder.build(input_shape)
+        self.decoder = WaveletDecoder(
+            self.output_channels or input_shape[-1],
+            wavelet=self.wavelet,
+            wavelet_levels=self.wavelet_levels,
+            boundary=self.boundary,
+            kind=self.kind,
+            dtype=self.dtype_policy,
+            name="decoder",
+        )
+        self.decoder.build(self.encoder.compute_output_shape(input_shape))
 
     def encode(self, inputs):
-        """Fields ``(B, H, W, C_in)`` to tokens ``(B, H/2^L, W/2^L, dim)``."""
+        """Fields `(B, H, W, C_in)` to tokens `(B, H/2^L, W/2^L, dim)`."""
         return self(inputs)
 
-    def _encode(self, inputs):
-        if self.kind == "wavelet":
-            return self.encoder(self.dwt(inputs))
-        patch = 2**self.levels
-        for axis, name in ((1, "height"), (2, "width")):
-            n = inputs.shape[axis]
-            if n is not None and n % patch:
-                raise ValueError(
-                    f"WaveletTokenizer(kind='conv'): input {name} {n} is not a "
-                    f"multiple of {patch}; got shape {tuple(inputs.shape)}."
-                )
-        return self.encoder(inputs)
-
     def decode(self, tokens):
-        """Tokens ``(B, h, w, dim)`` to fields ``(B, 2^L h, 2^L w, C_out)``."""
-        if not self.built:
+        """Tokens `(B, h, w, dim)` to fields `(B, 2^L h, 2^L w, C_out)`."""
+        if self.decoder is None:
             raise ValueError(
                 "WaveletTokenizer.decode needs a built tokenizer: call "
                 "`encode` (or the layer) on fields first so that the number "
                 "of channels is known."
             )
-        if self.kind == "wavelet":
-            return self.idwt(self.decoder(tokens))
         return self.decoder(tokens)
 
     def call(self, inputs):
-        return self._encode(inputs)
+        return self.encoder(inputs)
 
     def compute_output_shape(self, input_shape):
-        patch = 2**self.levels
-        b, h, w, _ = input_shape
-        return (
-            b,
-            None if h is None else h // patch,
-            None if w is None else w // patch,
-            self.dim,
-        )
+        return self.encoder.compute_output_shape(input_shape)
 
     def get_config(self):
         config = super().get_config()
@@ -150,8 +137,8 @@ class WaveletTokenizer(keras.layers.Layer):
                 "dim": self.dim,
                 "output_channels": self.output_channels,
                 "wavelet": self.wavelet,
-                "levels": self.levels,
-                "mode": self.mode,
+                "wavelet_levels": self.wavelet_levels,
+                "boundary": self.boundary,
                 "kind": self.kind,
             }
         )
