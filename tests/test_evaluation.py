@@ -1,14 +1,18 @@
 import json
+import os
 
 import keras
 import numpy as np
 import pytest
 
+from keras_wavelit.evaluation import error_growth
 from keras_wavelit.evaluation import error_spectrum
+from keras_wavelit.evaluation import evaluate_one_step
 from keras_wavelit.evaluation import evaluate_rollout
 from keras_wavelit.evaluation import plots
 from keras_wavelit.evaluation import rapsd
 from keras_wavelit.evaluation import rollout_windows
+from keras_wavelit.evaluation import write_report
 
 H, W, C, T_IN = 8, 16, 2, 2
 SPEEDS = np.array([1, 1, 2, 5])  # pixels per step, one per trajectory
@@ -48,18 +52,28 @@ class Persistence:
         return keras.ops.repeat(last, steps, axis=1)
 
 
-def test_rollout_windows():
-    assert [w.name for w in rollout_windows(1)] == ["1:1"]
+def test_rollout_windows_undefined_by_default_partial_on_request():
+    assert [(w.name, w.defined) for w in rollout_windows(1)] == [
+        ("1:1", True),
+        ("6:12", False),
+        ("13:30", False),
+        ("2:8", False),
+        ("9:26", False),
+        ("27:56", False),
+    ]
     ws = rollout_windows(16)
-    assert [w.name for w in ws] == ["1:1", "6:12", "13:30", "2:8", "9:26"]
-    assert (ws[2].start, ws[2].end, ws[2].nominal_end, ws[2].partial) == (13, 16, 30, True)
-    assert not ws[1].partial and ws[1].slice() == slice(5, 12)
-    full = rollout_windows(16, include_partial=False)
-    assert [w.name for w in full] == ["1:1", "6:12", "2:8"]
+    assert [w.name for w in ws if w.defined] == ["1:1", "6:12", "2:8"]
+    assert (ws[2].start, ws[2].end, ws[2].nominal_end, ws[2].defined) == (13, 16, 30, False)
+    assert ws[2].length == 0 and not ws[2].partial
+    assert not ws[1].partial and ws[1].slice() == slice(5, 12) and ws[1].length == 7
+    partial = rollout_windows(16, include_partial=True)
+    assert [(w.name, w.end) for w in partial if w.partial] == [("13:30", 16), ("9:26", 16)]
+    assert not partial[5].defined  # 27:56 starts after the last step
+    assert partial[5].to_dict()["defined"] is False
     all_six = rollout_windows(56)
     assert [w.name for w in all_six] == ["1:1", "6:12", "13:30", "2:8", "9:26", "27:56"]
-    assert not any(w.partial for w in all_six)
-    custom = rollout_windows(10, windows=[(3, 4), ("late", 9, 20)])
+    assert all(w.defined and not w.partial for w in all_six)
+    custom = rollout_windows(10, windows=[(3, 4), ("late", 9, 20)], include_partial=True)
     assert [(w.name, w.start, w.end) for w in custom] == [("3:4", 3, 4), ("late", 9, 10)]
     with pytest.raises(ValueError):
         rollout_windows(0)
@@ -79,9 +93,10 @@ def test_persistence_matches_analytic_vrmse_mean_and_median():
     np.testing.assert_allclose(res.values["vrmse"][..., 0], expected, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(res.values["vrmse"][..., 1], expected_f1, rtol=1e-4, atol=1e-5)
     assert [w.name for w in res.windows] == ["1:1", "6:12", "13:30", "2:8", "9:26", "27:56"]
-    assert res.windows[-1].end == 30 and res.windows[-1].partial
+    assert res.windows[-1].end == 30 and not res.windows[-1].defined
+    assert res.score("27:56") is None and res.score("27:56", stat="mean") is None
     field_mean = (expected + expected_f1) / 2
-    for w in res.windows:
+    for w in res.windows[:-1]:
         per_traj = field_mean[:, w.start - 1 : w.end].mean(axis=1)
         np.testing.assert_allclose(res.score(w.name, stat="mean"), per_traj.mean(), rtol=1e-4)
         np.testing.assert_allclose(res.score(w.name), np.median(per_traj), rtol=1e-4)
@@ -102,9 +117,21 @@ def test_persistence_matches_analytic_vrmse_mean_and_median():
     payload = json.loads(json.dumps(res.to_dict(include_values=True), allow_nan=False))
     assert payload["windows"]["vrmse"][1]["name"] == "6:12"
     assert set(payload["windows"]["vrmse"][1]["per_field_median"]) == {"u", "w"}
+    assert payload["windows"]["vrmse"][5]["defined"] is False
+    assert payload["windows"]["vrmse"][5]["median"] is None
     table = res.summary_table()
-    assert table.startswith("| window | steps | mean vrmse | median vrmse | u (median) |")
-    assert "| 27:56 | 27-30 (partial) |" in table
+    assert table.startswith(
+        "| window | steps | vrmse (mean over trajectories) | vrmse (median over trajectories) "
+        "| u (median) |"
+    )
+    assert "| 27:56 | 27-56 (undefined) | — | — | — | — | — |" in table
+
+    # The option keeps the window, truncated to the 30 steps the rollout has.
+    kept = evaluate_rollout(Persistence(), traj, T_IN, include_partial_windows=True, verbose=0)
+    w = kept.windows[-1]
+    assert w.partial and (w.start, w.end) == (27, 30)
+    np.testing.assert_allclose(kept.score("27:56"), np.median(field_mean[:, 26:30].mean(axis=1)))
+    assert "| 27:56 | 27-30 (partial) |" in kept.summary_table()
 
 
 def test_callable_predictor_is_stepped_and_exact_shift_scores_zero():
@@ -136,7 +163,7 @@ def test_callable_predictor_is_stepped_and_exact_shift_scores_zero():
 
 
 def test_divergence_non_finite_reports_first_step_without_crashing():
-    traj = advected_sines(20)
+    traj = advected_sines(30)
 
     class BlowsUp(Persistence):
         def rollout(self, x0, steps):
@@ -347,3 +374,144 @@ def test_plots_write_png(tmp_path):
         plots.plot_rollout_frames(truth[0], truth[0], [0], ["u", "w"], tmp_path / "x.png")
     with pytest.raises(ValueError, match="png"):
         plots.plot_training_curves({"loss": [1.0]}, tmp_path / "x.jpg")
+
+
+def test_one_step_is_the_mean_over_all_test_windows():
+    traj = advected_sines(10)  # 4 trajectories x 10 windows
+    calls = []
+
+    def persistence(x):
+        calls.append(x.shape[0])
+        return x[:, -1:]
+
+    res = evaluate_one_step(persistence, traj, T_IN, batch_size=16, verbose=0)
+    assert res.n_windows == 40 and calls == [16, 16, 8]
+    # Persistence's one-step error is the same at every start time of a trajectory.
+    per_traj = (persistence_vrmse(SPEEDS, 1) + persistence_vrmse(SPEEDS, 1, 3.0)) / 2
+    np.testing.assert_allclose(res.mean("vrmse"), per_traj.mean(), rtol=1e-4)
+    np.testing.assert_allclose(res.median("vrmse"), np.median(per_traj), rtol=1e-4)
+    # The first rollout step is reported as a median over trajectories: a different number.
+    rollout = evaluate_rollout(Persistence(), traj, T_IN, one_step=True, verbose=0)
+    assert abs(rollout.score("1:1") - rollout.one_step.mean("vrmse")) > 0.05
+    np.testing.assert_allclose(rollout.one_step.mean("vrmse"), res.mean("vrmse"), rtol=1e-6)
+    payload = json.loads(json.dumps(rollout.to_dict(), allow_nan=False))
+    assert payload["one_step"]["statistic"] == "mean over all test windows"
+    assert payload["one_step"]["n_windows"] == 40
+    assert "One-step vrmse (The Well's: mean over all 40 test windows)" in rollout.summary_table()
+
+    # A trajectory whose one-step error changes over time: the mean covers every window.
+    ramp = np.linspace(0.0, 1.0, 8)[None, :, None, None, None] * np.ones((1, 1, H, W, 1))
+    ramp = ramp + np.random.default_rng(0).normal(size=(1, 8, H, W, 1)) * 0.01
+    one = evaluate_one_step(lambda x: x[:, -1:], ramp, 1, metrics=("mse",), verbose=0)
+    expected = np.mean((ramp[0, 1:] - ramp[0, :-1]) ** 2)
+    np.testing.assert_allclose(one.mean("mse"), expected, rtol=1e-4)
+    with pytest.raises(ValueError, match="batch_size"):
+        evaluate_one_step(persistence, traj, T_IN, batch_size=0)
+
+
+class KnownGrowth:
+    """Rolls out truth + delta * g**(s - 1) * pattern: VRMSE grows by exactly g per step."""
+
+    def __init__(self, truth, delta, growth):
+        self.truth, self.delta, self.growth = truth, delta, growth
+
+    def rollout(self, x0, steps):
+        pattern = np.cos(2 * np.pi * np.arange(W) / W)[None, None, None, :, None]
+        scale = self.delta * self.growth ** np.arange(steps)[None, :, None, None, None]
+        return self.truth[:, T_IN : T_IN + steps] + scale * pattern
+
+
+def test_error_growth_of_synthetic_rollouts_with_known_growth():
+    traj = advected_sines(30, speeds=[1, 2])
+    # VRMSE of an error delta * cos(2 pi x / W) against sines of amplitude A is
+    # (delta / A) sqrt((n - 1) / n): field mean (delta + delta / 3) / 2 at step 1.
+    res = evaluate_rollout(KnownGrowth(traj, 0.075, 1.3), traj, T_IN, verbose=0)
+    first = 0.075 * (2 / 3) * np.sqrt((H * W - 1) / (H * W))
+    np.testing.assert_allclose(res.per_step()[:3], first * 1.3 ** np.arange(3), rtol=1e-4)
+    growth = res.error_growth()
+    assert growth.mean_ratio == pytest.approx(1.3, rel=1e-4)
+    assert (growth.first_step, growth.last_step) == (2, 12)
+    assert growth.crossing_step == 13  # 0.0498 * 1.3**11 = 0.89, 0.0498 * 1.3**12 = 1.16
+    payload = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    assert payload["error_growth"]["crossing_step"] == 13
+    assert payload["error_growth"]["mean_ratio"] == pytest.approx(1.3, rel=1e-4)
+    assert payload["error_growth"]["ratio_steps"] == [2, 12]
+    table = res.summary_table()
+    assert "mean VRMSE(t+1)/VRMSE(t) over steps 2-12: 1.300" in table
+    assert "VRMSE first exceeds 1 (median over trajectories): at step 13" in table
+
+    slow = evaluate_rollout(KnownGrowth(traj, 0.075, 1.05), traj, T_IN, verbose=0)
+    assert slow.error_growth().mean_ratio == pytest.approx(1.05, rel=1e-4)
+    assert slow.error_growth().crossing_step is None  # 0.0498 * 1.05**29 = 0.21
+    assert "never within 30 steps" in slow.summary_table()
+    # Short rollouts use the steps they have; one step has no ratio.
+    short = error_growth(0.1 * 2.0 ** np.arange(5))
+    assert short.last_step == 5 and short.mean_ratio == pytest.approx(2.0)
+    assert np.isnan(error_growth([0.3]).mean_ratio)
+    assert error_growth([0.1, 0.2, np.inf, np.nan]).mean_ratio == np.inf
+    assert error_growth([0.1, 0.2, np.inf, np.nan]).crossing_step == 3
+    with pytest.raises(ValueError, match="last_step"):
+        error_growth([1.0, 2.0], first_step=3, last_step=2)
+
+
+def test_progress_bar_over_trajectories_and_steps(capsys):
+    traj = advected_sines(6)
+    evaluate_rollout(lambda x: x[:, -1:], traj, T_IN, verbose=0, one_step=True)
+    assert capsys.readouterr().out == ""
+    evaluate_rollout(lambda x: x[:, -1:], traj, T_IN, verbose=1, batch_size=2)
+    out = capsys.readouterr().out
+    assert "24/24" in out  # 4 trajectories x 6 steps
+    evaluate_one_step(lambda x: x[:, -1:], traj, T_IN, verbose=1)
+    assert "24/24" in capsys.readouterr().out  # 4 trajectories x 6 windows
+
+
+def _write_evaluation(directory, result, truth):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "evaluation.json"), "w") as f:
+        json.dump(result.to_dict(), f)
+    with open(os.path.join(directory, "evaluation.md"), "w") as f:
+        f.write(result.summary_table())
+    np.savez(
+        os.path.join(directory, "rollout_sample.npz"),
+        truth=truth[0],
+        prediction=result.predictions[0],
+        field_names=np.array(result.field_names),
+    )
+
+
+def test_report_shows_one_step_windows_and_growth(tmp_path):
+    traj = advected_sines(20, speeds=[1, 2])
+    runs = {
+        "fast": evaluate_rollout(
+            KnownGrowth(traj, 0.075, 1.3), traj, T_IN, return_predictions=True
+        ),
+        "slow": evaluate_rollout(
+            KnownGrowth(traj, 0.075, 1.05), traj, T_IN, return_predictions=True
+        ),
+        "persistence": evaluate_rollout(
+            Persistence(), traj, T_IN, one_step=True, return_predictions=True
+        ),
+    }
+    for label, result in runs.items():
+        _write_evaluation(tmp_path / label, result, traj[:, T_IN:])
+    path = write_report(str(tmp_path / "report"), {k: str(tmp_path / k) for k in runs})
+    text = open(path).read()
+    assert (
+        "| model | one-step (mean over windows) | [1:1] (median) | [6:12] (median) | "
+        "[13:30] (median) |" in text
+    )
+
+    def row(label):
+        line = next(x for x in text.splitlines() if x.startswith(f"| {label} |"))
+        return [c.strip() for c in line.strip("|").split("|")]
+
+    assert row("fast")[1] == "—"  # evaluated without the one-step score
+    assert row("fast")[4] == "—"  # 13:30 with 20 steps
+    assert row("fast")[-3:] == ["1.3", "13", "0/2"]
+    assert row("slow")[-2:] == ["never", "0/2"]
+    one_step = runs["persistence"].one_step.mean("vrmse")
+    assert row("persistence")[1] == f"{one_step:.4g}"
+    for png in ("rollout_frames.png", "vrmse_vs_step.png"):
+        assert _is_png(tmp_path / "report" / png)
+    with pytest.raises(FileNotFoundError, match="evaluation.json"):
+        write_report(str(tmp_path / "r2"), {"missing": str(tmp_path / "nothing")})

@@ -1,9 +1,9 @@
 """Figures of rollouts, error growth, error spectra and training curves.
 
 Matplotlib is imported only when a function runs, and figures are drawn on
-the non-interactive Agg canvas without touching ``pyplot``'s global state,
+the non-interactive Agg canvas without touching `pyplot`'s global state,
 so these work on headless machines and inside other plotting sessions.
-Every function writes a PNG and returns its path.
+Every function writes a PNG and returns its path (`docs/evaluation.md`).
 """
 
 import math
@@ -55,22 +55,31 @@ def plot_rollout_frames(truth, pred, steps, field_names, path, trajectory=0, cma
     the error uses a symmetric scale.
 
     Args:
-        truth: target rollout ``(T, H, W, C)`` or ``(N, T, H, W, C)``;
-            index 0 along ``T`` is rollout step 1.
+        truth: target rollout `(T, H, W, C)` or `(N, T, H, W, C)`;
+            index 0 along `T` is rollout step 1.
         pred: prediction of the same shape.
-        steps: rollout steps to show, 1-based (e.g. ``[1, 10, 30]``).
-        field_names: one name per channel (or None: ``"field 0"``...).
-        path: output ``.png`` path.
+        steps: rollout steps to show, 1-based (e.g. `[1, 10, 30]`).
+        field_names: one name per channel (or None: `"field 0"`...).
+        path: output `.png` path.
         trajectory: which trajectory of a 5D input. Defaults to 0.
-        cmap: matplotlib colormap of the fields. Defaults to ``"RdBu_r"``.
+        cmap: matplotlib colormap of the fields. Defaults to `"RdBu_r"`.
 
     Returns:
-        ``path``.
+        `path`.
 
     Example:
 
-    >>> plot_rollout_frames(y[0], result.predictions[0], [1, 6, 13],
-    ...                     ["u", "v"], "frames.png")
+    ```python
+    import os
+    import tempfile
+    import numpy as np
+    from keras_wavelit.evaluation.plots import plot_rollout_frames
+
+    truth = np.random.default_rng(0).normal(size=(8, 16, 16, 2))
+    path = os.path.join(tempfile.mkdtemp(), "frames.png")
+    plot_rollout_frames(truth, truth + 0.1, [1, 4, 8], ["u", "v"], path)
+    assert os.path.exists(path)
+    ```
     """
     truth = np.asarray(_as_numpy(truth), dtype=np.float64)
     pred = np.asarray(_as_numpy(pred), dtype=np.float64)
@@ -134,20 +143,34 @@ def _per_step_curve(value):
 def plot_vrmse_vs_step(results_by_model, path, show_windows=True, log_scale=True):
     """Median VRMSE against rollout step, one line per model.
 
+    A dashed line marks VRMSE 1, the error of predicting the spatial mean;
+    a dotted vertical line marks a curve's first non-finite step.
+
     Args:
-        results_by_model: dict label -> a ``RolloutEvaluation`` (its median
+        results_by_model: dict label -> a `RolloutEvaluation` (its median
             over trajectories of the field-mean VRMSE is drawn), a 1D array
-            ``(steps,)``, or per-trajectory values ``(N, steps[, C])``.
-        path: output ``.png`` path.
-        show_windows: shade The Well's 6:12 and 13:30 windows. Defaults to True.
+            `(steps,)`, or per-trajectory values `(N, steps[, C])`.
+        path: output `.png` path.
+        show_windows: shade The Well's 6:12 and 13:30 windows (the part the
+            longest curve covers). Defaults to True.
         log_scale: logarithmic VRMSE axis. Defaults to True.
 
     Returns:
-        ``path``.
+        `path`.
 
     Example:
 
-    >>> plot_vrmse_vs_step({"WaveLiT-1.2M": result}, "vrmse.png")
+    ```python
+    import os
+    import tempfile
+    import numpy as np
+    from keras_wavelit.evaluation.plots import plot_vrmse_vs_step
+
+    curves = {"slow growth": 0.1 * 1.1 ** np.arange(30), "fast": 0.1 * 1.3 ** np.arange(30)}
+    path = os.path.join(tempfile.mkdtemp(), "vrmse.png")
+    plot_vrmse_vs_step(curves, path)
+    assert os.path.exists(path)
+    ```
     """
     if not results_by_model:
         raise ValueError("`results_by_model` is empty.")
@@ -167,8 +190,12 @@ def plot_vrmse_vs_step(results_by_model, path, show_windows=True, log_scale=True
             ax.axvline(first, color=line.get_color(), ls=":", lw=1)
         longest = max(longest, curve.size)
     if show_windows and longest:
-        shown_windows = rollout_windows(longest, windows=(("6:12", 6, 12), ("13:30", 13, 30)))
+        shown_windows = rollout_windows(
+            longest, include_partial=True, windows=(("6:12", 6, 12), ("13:30", 13, 30))
+        )
         for w, shade in zip(shown_windows, ("0.92", "0.84")):
+            if not w.defined:
+                continue
             ax.axvspan(w.start - 0.5, w.end + 0.5, color=shade, zorder=0)
             ax.text(
                 (w.start + w.end) / 2,
@@ -188,6 +215,8 @@ def plot_vrmse_vs_step(results_by_model, path, show_windows=True, log_scale=True
     ]
     if log_scale and finite_pos:
         ax.set_yscale("log")
+    if finite_pos:
+        ax.axhline(1.0, color="0.4", ls="--", lw=1, zorder=1)
     ax.set_xlabel("rollout step")
     ax.set_ylabel("VRMSE (median over trajectories)")
     ax.grid(True, alpha=0.3)
@@ -199,19 +228,33 @@ def plot_error_spectra(spectra_by_label, path, title="Error power spectrum"):
     """Radially averaged power spectra of prediction errors, log-log.
 
     Args:
-        spectra_by_label: dict label -> ``(wavenumbers, power)`` as returned
-            by ``error_spectrum``, or a 1D ``power`` array (wavenumbers
-            ``0..K-1``). The ``k = 0`` bin is not drawn on the log axis.
-        path: output ``.png`` path.
+        spectra_by_label: dict label -> `(wavenumbers, power)` as returned
+            by `error_spectrum`, or a 1D `power` array (wavenumbers
+            `0..K-1`). The `k = 0` bin is not drawn on the log axis.
+        path: output `.png` path.
         title: figure title.
 
     Returns:
-        ``path``.
+        `path`.
 
     Example:
 
-    >>> plot_error_spectra({"MSE + wavelet": error_spectrum(p1, y),
-    ...                     "MSE only": error_spectrum(p2, y)}, "spectra.png")
+    ```python
+    import os
+    import tempfile
+    import numpy as np
+    from keras_wavelit.evaluation import error_spectrum
+    from keras_wavelit.evaluation.plots import plot_error_spectra
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(2, 3, 16, 16, 1))
+    spectra = {
+        "small error": error_spectrum(y + 0.1 * rng.normal(size=y.shape), y),
+        "large error": error_spectrum(y + rng.normal(size=y.shape), y),
+    }
+    path = os.path.join(tempfile.mkdtemp(), "spectra.png")
+    plot_error_spectra(spectra, path)
+    ```
     """
     if not spectra_by_label:
         raise ValueError("`spectra_by_label` is empty.")
@@ -238,22 +281,29 @@ def plot_error_spectra(spectra_by_label, path, title="Error power spectrum"):
 
 
 def plot_training_curves(history_dict, path, log_scale=None):
-    """Training curves from ``model.fit``: each metric with its ``val_`` twin.
+    """Training curves from `model.fit`: each metric with its `val_` twin.
 
     Args:
-        history_dict: ``keras.callbacks.History`` or its ``.history`` dict
-            ``{name: [per-epoch values]}``.
-        path: output ``.png`` path.
+        history_dict: `keras.callbacks.History` or its `.history` dict
+            `{name: [per-epoch values]}`.
+        path: output `.png` path.
         log_scale: logarithmic y axes. Defaults to True when every value is
             positive.
 
     Returns:
-        ``path``.
+        `path`.
 
     Example:
 
-    >>> history = model.fit(train, validation_data=valid, epochs=10)
-    >>> plot_training_curves(history, "training.png")
+    ```python
+    import os
+    import tempfile
+    from keras_wavelit.evaluation.plots import plot_training_curves
+
+    history = {"loss": [1.0, 0.5, 0.3], "val_loss": [1.1, 0.6, 0.4]}
+    path = os.path.join(tempfile.mkdtemp(), "training.png")
+    plot_training_curves(history, path)  # or the History returned by model.fit
+    ```
     """
     from matplotlib.ticker import MaxNLocator
 

@@ -1,4 +1,4 @@
-"""Evaluation of a saved model on a dataset split (``wavelit evaluate``)."""
+"""Evaluation of a saved model on a dataset split (`wavelit evaluate`)."""
 
 import json
 import os
@@ -11,9 +11,17 @@ def load_trajectories(
 ):
     """Whole normalized trajectories of a split, with their constants.
 
+    Args:
+        data_dir: directory holding `datasets/<dataset>/`.
+        dataset: dataset name.
+        split: `"train"`, `"valid"` or `"test"`.
+        n_steps_input: frames in the model's input window.
+        max_rollout_steps: optional cap on the frames after the input window.
+        max_trajectories: optional cap on the trajectories loaded.
+
     Returns:
-        ``(trajectories (N, T, H, W, C), constants (N, H, W, C_c) or None,
-        sequence)``; ``sequence.denormalize`` maps fields to physical units.
+        `(trajectories (N, T, H, W, C), constants (N, H, W, C_c) or None,
+        sequence)`; `sequence.denormalize` maps fields to physical units.
     """
     from keras_wavelit.data import WellSequence
 
@@ -51,26 +59,35 @@ def evaluate_run(
     max_trajectories=None,
     divergence_threshold=10.0,
     metrics=("vrmse", "nrmse", "mse"),
+    include_partial_windows=False,
     verbose=1,
 ):
     """Rolls a model out on every trajectory of a split and scores it.
 
-    Writes ``evaluation.json`` (windows, per-step medians, divergences),
-    ``evaluation.md`` (a markdown table), ``error_spectrum.npz`` and
-    ``rollout_sample.npz`` (truth and prediction of the first trajectory in
-    physical units) to ``out_dir``.
+    Scores the rollout windows (median and mean over trajectories), The
+    Well's one-step score (mean over every test window), the error growth
+    and divergences, in physical units. Writes `evaluation.json`,
+    `evaluation.md` (Markdown tables), `error_spectrum.npz` and
+    `rollout_sample.npz` (truth and prediction of the first trajectory in
+    physical units) to `out_dir`.
 
     Args:
-        model: a model with ``rollout`` (or a path to a ``.keras`` file).
-        data_dir, dataset, split: the data.
+        model: a model with `rollout` (or a path to a `.keras` file).
+        data_dir: directory holding `datasets/<dataset>/`.
+        dataset: dataset name.
         out_dir: output directory.
+        split: the split to evaluate. Defaults to `"test"`.
         max_rollout_steps: optional cap on the predicted steps.
         max_trajectories: optional cap on the trajectories evaluated.
         divergence_threshold: VRMSE above which a rollout counts as diverged.
-        metrics: metric names for :func:`evaluate_rollout`.
+        metrics: metric names for `evaluate_rollout`.
+        include_partial_windows: score windows the rollout ends inside over
+            the steps it has instead of reporting them undefined.
+        verbose: 0 (silent) or 1 (messages and progress bars). Defaults
+            to 1.
 
     Returns:
-        The :class:`~keras_wavelit.evaluation.RolloutEvaluation`.
+        The `RolloutEvaluation`, with `one_step` set.
     """
     import keras
 
@@ -99,7 +116,10 @@ def evaluate_run(
         divergence_threshold=divergence_threshold,
         field_names=list(seq.channel_names),
         metrics=metrics,
+        include_partial_windows=include_partial_windows,
         return_predictions=True,
+        one_step=True,
+        verbose=verbose,
     )
     truth = seq.denormalize(trajectories[:, n_in:])
     pred = result.predictions

@@ -14,31 +14,35 @@ def _to_numpy(x):
 def rapsd(field, remove_mean=False):
     """Radially averaged power spectral density of 2D fields.
 
-    The power ``|F(k)|^2`` of the 2D discrete Fourier transform, normalized
+    The power `|F(k)|^2` of the 2D discrete Fourier transform, normalized
     so that its sum over all wavenumbers equals the spatial mean of
-    ``field^2`` (Parseval), is averaged over annuli of integer radius
-    ``round(sqrt(kx^2 + ky^2))``, with ``kx``, ``ky`` integer wavenumbers
-    (cycles per domain). Radii run from 0 to ``min(H, W) // 2``; the corners
+    `field^2` (Parseval), is averaged over annuli of integer radius
+    `round(sqrt(kx^2 + ky^2))`, with `kx`, `ky` integer wavenumbers
+    (cycles per domain). Radii run from 0 to `min(H, W) // 2`; the corners
     beyond are dropped. The paper's Figure 8 (Appendix D) compares such
     spectra of the prediction error.
 
     Args:
-        field: array ``(H, W)`` or ``(..., H, W)``; every leading index is
+        field: array `(H, W)` or `(..., H, W)`; every leading index is
             transformed separately.
         remove_mean: bool, subtract each field's spatial mean first (zeroes
-            the ``k = 0`` bin). Defaults to False.
+            the `k = 0` bin). Defaults to False.
 
     Returns:
-        ``(wavenumbers, power)``: ``wavenumbers`` is ``arange(K)`` with
-        ``K = min(H, W) // 2 + 1`` and ``power`` has shape ``(..., K)``.
+        `(wavenumbers, power)`: `wavenumbers` is `arange(K)` with
+        `K = min(H, W) // 2 + 1` and `power` has shape `(..., K)`.
 
     Example:
 
-    >>> x = np.arange(64) / 64
-    >>> f = np.sin(2 * np.pi * 5 * x)[None, :] * np.ones((64, 1))
-    >>> k, p = rapsd(f)
-    >>> int(k[np.argmax(p)])
-    5
+    ```python
+    import numpy as np
+    from keras_wavelit.evaluation import rapsd
+
+    x = np.arange(64) / 64
+    field = np.sin(2 * np.pi * 5 * x)[None, :] * np.ones((64, 1))
+    k, p = rapsd(field)
+    assert int(k[np.argmax(p)]) == 5
+    ```
     """
     field = np.asarray(_to_numpy(field), dtype=np.float64)
     if field.ndim < 2:
@@ -68,20 +72,28 @@ def error_spectrum(y_pred, y_true, per_field=False, remove_mean=False):
     """RAPSD of the prediction error, averaged over samples and steps.
 
     Args:
-        y_pred: prediction, channels-last ``(B, T, H, W, C)``, ``(B, H, W, C)``
-            or ``(H, W, C)``; NumPy or backend tensor.
+        y_pred: prediction, channels-last `(B, T, H, W, C)`, `(B, H, W, C)`
+            or `(H, W, C)`; NumPy or backend tensor.
         y_true: target of the same shape.
         per_field: bool; if True keep one spectrum per field. Defaults to
             False (also averaged over fields).
-        remove_mean: passed to :func:`rapsd`. Defaults to False.
+        remove_mean: passed to `rapsd`. Defaults to False.
 
     Returns:
-        ``(wavenumbers, power)`` with ``power`` of shape ``(K,)``, or
-        ``(C, K)`` when ``per_field``.
+        `(wavenumbers, power)` with `power` of shape `(K,)`, or
+        `(C, K)` when `per_field`.
 
     Example:
 
-    >>> k, p = error_spectrum(pred, target)          # pred, target: (B, T, H, W, C)
+    ```python
+    import numpy as np
+    from keras_wavelit.evaluation import error_spectrum
+
+    rng = np.random.default_rng(0)
+    target = rng.normal(size=(2, 3, 16, 16, 2))  # (B, T, H, W, C)
+    k, p = error_spectrum(target + 0.1 * rng.normal(size=target.shape), target)
+    assert k.shape == p.shape == (9,)
+    ```
     """
     y_pred = np.asarray(_to_numpy(y_pred), dtype=np.float64)
     y_true = np.asarray(_to_numpy(y_true), dtype=np.float64)
