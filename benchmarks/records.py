@@ -9,7 +9,8 @@ import os
 import platform
 from importlib import metadata
 
-from keras_wavelit.demo import cpu_name
+from keras_wavelit.machine import cpu_name
+from keras_wavelit.machine import load_average
 
 #: Distributions whose versions a record lists when installed.
 PACKAGES = (
@@ -27,7 +28,11 @@ PACKAGES = (
 
 
 def machine_info(keras_backend=True):
-    """CPU, cores, memory, OS, Python and package versions of this machine.
+    """CPU, cores, memory, load, OS, Python and package versions of this machine.
+
+    `load_average` is the 1/5/15-minute load when the record starts (what
+    `uptime` prints): wall times measured on a loaded machine are not idle
+    numbers.
 
     Args:
         keras_backend: include ``keras_backend`` (imports Keras).
@@ -47,6 +52,7 @@ def machine_info(keras_backend=True):
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_gib": memory,
+        "load_average": load_average(),
         "os": platform.platform(),
         "python": platform.python_version(),
         "versions": versions,
@@ -62,9 +68,11 @@ def machine_line(info):
     """One markdown sentence naming the machine and the software."""
     versions = ", ".join(f"{k} {v}" for k, v in info["versions"].items())
     backend = f"; Keras backend `{info['keras_backend']}`" if "keras_backend" in info else ""
+    load = info.get("load_average")
+    load_text = "" if not load else f", load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
     return (
-        f"Machine: {info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB, "
-        f"Python {info['python']}{backend}; {versions}."
+        f"Machine: {info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB"
+        f"{load_text}, Python {info['python']}{backend}; {versions}."
     )
 
 
