@@ -6,8 +6,9 @@
   `gray_scott_2d` and `kolmogorov_2d` in The Well's HDF5 layout (the periodic
   systems need the `sim` extra).
 - `write_well_file`, `validate_well_file`, `compute_stats`, `load_stats`:
-  the file format itself; `boundary_mode`: the `WaveLiT(mode=...)` that
-  suits a dataset's declared boundary conditions.
+  the file format itself (`well_schema`, `well_writer`, `well_validator`);
+  `boundary_mode`: the `WaveLiT(boundary=...)` that suits a dataset's
+  declared boundary conditions.
 
 Heavy dependencies (h5py, PyYAML, the_well, exponax, JAX) are imported only
 when a function needs them.
@@ -35,17 +36,19 @@ from keras_wavelit.data.simulate import split_counts
 from keras_wavelit.data.stats import compute_stats
 from keras_wavelit.data.stats import load_stats
 from keras_wavelit.data.stats import write_stats
-from keras_wavelit.data.well_format import FieldInfo
-from keras_wavelit.data.well_format import WellBoundaryCondition
-from keras_wavelit.data.well_format import WellField
-from keras_wavelit.data.well_format import WellFileInfo
-from keras_wavelit.data.well_format import WellScalar
-from keras_wavelit.data.well_format import boundary_mode
-from keras_wavelit.data.well_format import validate_split
-from keras_wavelit.data.well_format import validate_well_file
-from keras_wavelit.data.well_format import write_well_file
+from keras_wavelit.data.well_schema import FieldInfo
+from keras_wavelit.data.well_schema import WellBoundaryCondition
+from keras_wavelit.data.well_schema import WellField
+from keras_wavelit.data.well_schema import WellFileInfo
+from keras_wavelit.data.well_schema import WellScalar
+from keras_wavelit.data.well_validator import boundary_mode
+from keras_wavelit.data.well_validator import validate_split
+from keras_wavelit.data.well_validator import validate_well_file
+from keras_wavelit.data.well_writer import write_well_file
 
 __all__ = [
+    "MultiDatasetSequence",
+    "DatasetSamplingCallback",
     "EMBEDDED_DATASETS",
     "WELL_2D_DATASETS",
     "ChannelRegistry",
@@ -88,4 +91,8 @@ def __getattr__(name):
         from keras_wavelit.data import well_sequence
 
         return getattr(well_sequence, name)
+    if name in ("MultiDatasetSequence", "DatasetSamplingCallback"):
+        from keras_wavelit.data import multi_dataset
+
+        return getattr(multi_dataset, name)
     raise AttributeError(f"module 'keras_wavelit.data' has no attribute {name!r}")

@@ -33,8 +33,8 @@ from keras_wavelit.data.simulation_result import ProgressFn
 from keras_wavelit.data.simulation_result import SimulationResult
 from keras_wavelit.data.simulation_result import trajectory_rngs
 from keras_wavelit.data.simulation_result import wall_boundary_conditions
-from keras_wavelit.data.well_format import WellField
-from keras_wavelit.data.well_format import WellScalar
+from keras_wavelit.data.well_schema import WellField
+from keras_wavelit.data.well_schema import WellScalar
 
 NAME = "acoustic_scattering_2d"
 DEFAULT_N_TRAJECTORIES = 32
@@ -101,7 +101,8 @@ class StaggeredAcousticSolver:
         self.c = np.asarray(speed_of_sound, dtype=np.float64)
         if self.rho.shape != self.c.shape or self.rho.ndim != 3:
             raise WellDataError(
-                f"density {self.rho.shape} and speed_of_sound {self.c.shape} must both be (B, N, N)."
+                f"density {self.rho.shape} and speed_of_sound {self.c.shape} "
+                "must both be (B, N, N)."
             )
         if np.any(self.rho <= 0) or np.any(self.c <= 0):
             raise WellDataError("density and speed_of_sound must be positive everywhere.")

@@ -36,8 +36,8 @@ from keras_wavelit.data.simulation_result import ProgressFn
 from keras_wavelit.data.simulation_result import SimulationResult
 from keras_wavelit.data.simulation_result import periodic_boundary_conditions
 from keras_wavelit.data.simulation_result import trajectory_rngs
-from keras_wavelit.data.well_format import WellField
-from keras_wavelit.data.well_format import WellScalar
+from keras_wavelit.data.well_schema import WellField
+from keras_wavelit.data.well_schema import WellScalar
 
 NAME = "gray_scott_2d"
 DEFAULT_N_TRAJECTORIES = 32

@@ -34,8 +34,8 @@ from keras_wavelit.data.simulation_result import ProgressFn
 from keras_wavelit.data.simulation_result import SimulationResult
 from keras_wavelit.data.simulation_result import periodic_boundary_conditions
 from keras_wavelit.data.simulation_result import trajectory_rngs
-from keras_wavelit.data.well_format import WellField
-from keras_wavelit.data.well_format import WellScalar
+from keras_wavelit.data.well_schema import WellField
+from keras_wavelit.data.well_schema import WellScalar
 
 NAME = "kolmogorov_2d"
 DEFAULT_N_TRAJECTORIES = 32
@@ -173,7 +173,8 @@ def run(
     traj = rollout(stepper, w0, n_burn, n_steps, progress)[:, :, 0]  # (B, T, N, N)
     if not np.all(np.isfinite(traj)):
         raise WellDataError(
-            f"{NAME}: the solver diverged (non-finite vorticity); lower solver_dt or raise viscosity."
+            f"{NAME}: the solver diverged (non-finite vorticity); "
+            "lower solver_dt or raise viscosity."
         )
     # exponax advects with u = d(lap^-1 w)/dy, v = -d(lap^-1 w)/dx, i.e. its
     # state is minus the curl of that velocity; store the curl convention.

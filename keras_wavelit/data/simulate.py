@@ -22,7 +22,16 @@ SPLITS = ("train", "valid", "test")
 
 
 def available_datasets() -> List[str]:
-    """Names accepted by `simulate` and `wavelit generate`."""
+    """Names accepted by `simulate` and `wavelit generate`.
+
+    Example:
+
+    ```python
+    from keras_wavelit.data import available_datasets
+
+    assert "gray_scott_2d" in available_datasets()
+    ```
+    """
     return sorted(SYSTEMS)
 
 
@@ -35,7 +44,16 @@ def _system(name: str):
 
 
 def default_sizes(name: str) -> Tuple[int, int]:
-    """`(n_trajectories, n_steps)` used by `simulate` when not given."""
+    """`(n_trajectories, n_steps)` used by `simulate` when not given.
+
+    Example:
+
+    ```python
+    from keras_wavelit.data import default_sizes
+
+    n_trajectories, n_steps = default_sizes("acoustic_scattering_2d")
+    ```
+    """
     module = _system(name)
     return module.DEFAULT_N_TRAJECTORIES, module.DEFAULT_N_STEPS
 
@@ -45,10 +63,21 @@ def split_counts(
 ) -> Dict[str, int]:
     """Trajectories per split: valid and test get their fraction (at least 1), train the rest.
 
+    Args:
+        n_trajectories: int >= 3, trajectories over the three splits.
+        fractions: `(train, valid, test)` fractions. Defaults to
+            `(0.75, 0.125, 0.125)`.
+
+    Returns:
+        `{"train": n, "valid": n, "test": n}`.
+
     Example:
 
-    >>> split_counts(32)
-    {'train': 24, 'valid': 4, 'test': 4}
+    ```python
+    from keras_wavelit.data import split_counts
+
+    assert split_counts(32) == {"train": 24, "valid": 4, "test": 4}
+    ```
     """
     if n_trajectories < 3:
         raise WellDataError(
@@ -98,6 +127,65 @@ def dataset_dir(out_dir: str, name: str) -> str:
     return os.path.join(out_dir, "datasets", name)
 
 
+def _check_sizes(resolution, n_steps):
+    if resolution < 8:
+        raise WellDataError(f"resolution={resolution}: need at least 8 grid points per side.")
+    if n_steps < 2:
+        raise WellDataError(f"n_steps={n_steps}: need at least 2 snapshots per trajectory.")
+
+
+def _clear_existing(name, ds_dir, split_paths, stats_path, overwrite):
+    """Removes a previous dataset's files, or refuses without `overwrite`."""
+    existing = [p for p in list(split_paths.values()) + [stats_path] if os.path.exists(p)]
+    for s in SPLITS:
+        d = os.path.join(ds_dir, "data", s)
+        if os.path.isdir(d):
+            existing += [os.path.join(d, f) for f in os.listdir(d) if f.endswith((".hdf5", ".h5"))]
+    existing = sorted(set(existing))
+    if existing and not overwrite:
+        raise WellDataError(
+            f"{ds_dir}: dataset '{name}' already exists ({len(existing)} files); "
+            "pass overwrite=True (CLI: --overwrite) to replace it."
+        )
+    for p in existing:
+        os.remove(p)
+
+
+def _progress_callback(verbose):
+    """A `progress(done, total)` callback drawing a Keras progress bar, or None."""
+    if not verbose:
+        return None
+    import keras
+
+    bar = None
+
+    def progress(done, total):
+        nonlocal bar
+        if bar is None:
+            bar = keras.utils.Progbar(total, unit_name="snapshot")
+        bar.update(done)
+
+    return progress
+
+
+def _write_splits(result, counts, split_paths, stats_path):
+    """Writes each split's trajectories (atomically), validates them, then the stats."""
+    from keras_wavelit.data.stats import compute_stats
+    from keras_wavelit.data.stats import write_stats
+    from keras_wavelit.data.well_validator import validate_well_file
+    from keras_wavelit.data.well_writer import write_well_file
+
+    first = 0
+    for split in SPLITS:
+        idx = list(range(first, first + counts[split]))
+        first += counts[split]
+        tmp = split_paths[split] + ".part"
+        write_well_file(tmp, **result.subset(idx))
+        os.replace(tmp, split_paths[split])
+        validate_well_file(split_paths[split])
+    write_stats(stats_path, compute_stats([split_paths["train"]]))
+
+
 def simulate(
     name: str,
     out_dir: str,
@@ -142,90 +230,57 @@ def simulate(
     Example:
 
     ```python
-    from keras_wavelit.data import WellSequence, simulate
+    import tempfile
+    from keras_wavelit.data import simulate, validate_split
 
-    info = simulate("gray_scott_2d", "wavelit_data", resolution=64)
-    train = WellSequence(info.well_base_path, "gray_scott_2d", split="train")
+    info = simulate(
+        "acoustic_scattering_2d",
+        tempfile.mkdtemp(),
+        resolution=16,
+        n_trajectories=4,
+        n_steps=6,
+        verbose=0,
+    )
+    assert info.n_trajectories == {"train": 2, "valid": 1, "test": 1}
+    validate_split(info.dataset_dir + "/data/train")
+    # Then: WellSequence(info.well_base_path, "acoustic_scattering_2d", split="train")
     ```
     """
-    from keras_wavelit.data.stats import compute_stats
-    from keras_wavelit.data.stats import write_stats
-    from keras_wavelit.data.well_format import validate_well_file
-    from keras_wavelit.data.well_format import write_well_file
-
     module = _system(name)
     n_trajectories = (
         module.DEFAULT_N_TRAJECTORIES if n_trajectories is None else int(n_trajectories)
     )
     n_steps = module.DEFAULT_N_STEPS if n_steps is None else int(n_steps)
     resolution = int(resolution)
-    if resolution < 8:
-        raise WellDataError(f"resolution={resolution}: need at least 8 grid points per side.")
-    if n_steps < 2:
-        raise WellDataError(f"n_steps={n_steps}: need at least 2 snapshots per trajectory.")
+    _check_sizes(resolution, n_steps)
     counts = split_counts(n_trajectories)
-
     ds_dir = dataset_dir(out_dir, name)
     split_paths = {s: os.path.join(ds_dir, "data", s, f"{name}_{s}.hdf5") for s in SPLITS}
     stats_path = os.path.join(ds_dir, "stats.yaml")
-    existing = [p for p in list(split_paths.values()) + [stats_path] if os.path.exists(p)]
-    for s in SPLITS:
-        d = os.path.join(ds_dir, "data", s)
-        if os.path.isdir(d):
-            existing += [os.path.join(d, f) for f in os.listdir(d) if f.endswith((".hdf5", ".h5"))]
-    existing = sorted(set(existing))
-    if existing and not overwrite:
-        raise WellDataError(
-            f"{ds_dir}: dataset '{name}' already exists ({len(existing)} files); "
-            "pass overwrite=True (CLI: --overwrite) to replace it."
-        )
-    for p in existing:
-        os.remove(p)
+    _clear_existing(name, ds_dir, split_paths, stats_path, overwrite)
 
     start = time.perf_counter()
-    bar = None
     if verbose:
-        import keras
-
         print(
             f"Simulating {name}: {n_trajectories} trajectories x {n_steps} steps at "
             f"{resolution}x{resolution} (seed {seed})"
         )
-
-        def progress(done, total):
-            nonlocal bar
-            if bar is None:
-                bar = keras.utils.Progbar(total, unit_name="snapshot")
-            bar.update(done)
-
-    else:
-        progress = None
-
     result = module.run(
         resolution=resolution,
         n_trajectories=n_trajectories,
         n_steps=n_steps,
         seed=seed,
-        progress=progress,
+        progress=_progress_callback(verbose),
         **params,
     )
     result.check_finite()
-
-    first = 0
-    for split in SPLITS:
-        idx = list(range(first, first + counts[split]))
-        first += counts[split]
-        tmp = split_paths[split] + ".part"
-        write_well_file(tmp, **result.subset(idx))
-        os.replace(tmp, split_paths[split])
-        validate_well_file(split_paths[split])
-    write_stats(stats_path, compute_stats([split_paths["train"]]))
+    _write_splits(result, counts, split_paths, stats_path)
     seconds = time.perf_counter() - start
     size = sum(os.path.getsize(p) for p in split_paths.values()) + os.path.getsize(stats_path)
     if verbose:
         print(
-            f"Wrote {ds_dir} ({size / 2**20:.1f} MiB, "
-            f"train/valid/test = {counts['train']}/{counts['valid']}/{counts['test']} trajectories) "
+            f"Wrote {ds_dir} ({size / 2**20:.1f} MiB, train/valid/test = "
+            f"{counts['train']}/{counts['valid']}/{counts['test']} trajectories) "
             f"in {seconds:.1f} s"
         )
     return GeneratedDataset(

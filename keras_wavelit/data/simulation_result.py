@@ -9,9 +9,9 @@ from typing import Sequence
 import numpy as np
 
 from keras_wavelit.data.errors import WellDataError
-from keras_wavelit.data.well_format import WellBoundaryCondition
-from keras_wavelit.data.well_format import WellField
-from keras_wavelit.data.well_format import WellScalar
+from keras_wavelit.data.well_schema import WellBoundaryCondition
+from keras_wavelit.data.well_schema import WellField
+from keras_wavelit.data.well_schema import WellScalar
 
 # Progress callback the solvers call as `progress(done, total)`, with the
 # number of output snapshots computed so far and the total to compute.
@@ -62,7 +62,8 @@ class SimulationResult:
                         where.append(f"step {idx[k]}")
                     raise WellDataError(
                         f"{self.dataset_name}: simulation produced non-finite values in field "
-                        f"'{name}' ({', '.join(where)}); the solver is unstable for these parameters."
+                        f"'{name}' ({', '.join(where)}); "
+                        "the solver is unstable for these parameters."
                     )
 
     def subset(self, indices: Sequence[int]) -> dict:

@@ -19,9 +19,9 @@ from typing import Tuple
 import numpy as np
 
 from keras_wavelit.data.errors import WellDataError
-from keras_wavelit.data.well_format import FIELD_GROUPS
-from keras_wavelit.data.well_format import FieldInfo
-from keras_wavelit.data.well_format import validate_well_file
+from keras_wavelit.data.well_schema import FIELD_GROUPS
+from keras_wavelit.data.well_schema import FieldInfo
+from keras_wavelit.data.well_validator import validate_well_file
 
 STATS_KEYS = ("mean", "std", "rms", "mean_delta", "std_delta", "rms_delta")
 DELTA_KEYS = ("mean_delta", "std_delta", "rms_delta")
@@ -83,8 +83,25 @@ def compute_stats(paths: Sequence[str]) -> Dict[str, Dict[str, object]]:
     Example:
 
     ```python
-    stats = compute_stats(["data/train/gray_scott_2d_train.hdf5"])
-    stats["mean"]["A"]
+    import os
+    import tempfile
+    import numpy as np
+    from keras_wavelit.data import WellField, compute_stats, load_stats, write_stats
+    from keras_wavelit.data import write_well_file
+
+    folder = tempfile.mkdtemp()
+    u = np.stack([np.full((4, 8, 8), 1.0), np.full((4, 8, 8), 3.0)])  # two trajectories
+    path = write_well_file(
+        os.path.join(folder, "train.hdf5"),
+        dataset_name="demo",
+        time=np.arange(4.0),
+        space={"x": np.arange(8.0), "y": np.arange(8.0)},
+        t0_fields={"u": WellField(u)},
+    )
+    stats = compute_stats([path])
+    assert stats["mean"]["u"] == 2.0 and stats["std"]["u"] == 1.0
+    stats_path = write_stats(os.path.join(folder, "stats.yaml"), stats)
+    assert load_stats(stats_path)["rms"]["u"] == stats["rms"]["u"]
     ```
     """
     import h5py
@@ -129,6 +146,11 @@ def write_stats(path: str, stats: Dict[str, Dict[str, object]]) -> str:
 
     Returns:
         The path written.
+
+    Raises:
+        WellDataError: if a statistics key is missing.
+
+    Example: see `compute_stats`.
     """
     import yaml
 
@@ -166,6 +188,8 @@ def load_stats(
         WellDataError: if the file is missing or not valid YAML, or a key, a
             field entry or a value is missing or malformed (the message names
             the file, key and field).
+
+    Example: see `compute_stats`.
     """
     import yaml
 
@@ -199,7 +223,8 @@ def load_stats(
                 continue
             if fi.name not in stats[key]:
                 raise WellDataError(
-                    f"{path}: '{key}' has no entry for field '{fi.name}' (has: {sorted(stats[key])})."
+                    f"{path}: '{key}' has no entry for field '{fi.name}' "
+                    f"(has: {sorted(stats[key])})."
                 )
             _component_values(stats[key][fi.name], fi.order, n_spatial_dims, path, key, fi.name)
     return stats
@@ -260,11 +285,6 @@ def channel_stats(
     if min_value is not None:
         out = np.maximum(out, min_value)
     return out.astype(np.float32)
-
-
-def stats_path_for(dataset_dir: str) -> str:
-    """`stats.yaml` location for a dataset directory `<base>/datasets/<name>`."""
-    return os.path.join(dataset_dir, "stats.yaml")
 
 
 def channel_mean_std(
