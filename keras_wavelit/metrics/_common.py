@@ -8,8 +8,8 @@ def prepare(y_true, y_pred, n_spatial_dims):
     """Converts both inputs to tensors of one float dtype (at least float32).
 
     Returns:
-        ``(y_true, y_pred, axes)`` where ``axes`` are the spatial axes of a
-        channels-last ``(..., *space, C)`` tensor.
+        `(y_true, y_pred, axes)` where `axes` are the spatial axes of a
+        channels-last `(..., *space, C)` tensor.
     """
     if n_spatial_dims < 1:
         raise ValueError(f"`n_spatial_dims` must be >= 1, got {n_spatial_dims}.")
@@ -25,8 +25,9 @@ def prepare(y_true, y_pred, n_spatial_dims):
         )
     rank = len(y_true.shape)
     if rank < n_spatial_dims + 1:
+        space = "H, W" if n_spatial_dims == 2 else "space"
         raise ValueError(
-            f"Expected channels-last tensors (..., {'H, W' if n_spatial_dims == 2 else 'space'}, C) "
+            f"Expected channels-last tensors (..., {space}, C) "
             f"with at least {n_spatial_dims + 1} axes; got shape {tuple(y_true.shape)}."
         )
     axes = tuple(range(rank - 1 - n_spatial_dims, rank - 1))

@@ -7,28 +7,32 @@ from keras_wavelit.metrics._common import prepare
 
 
 def relative_l2(y_true, y_pred, per_field=True, eps=1e-7, n_spatial_dims=2):
-    """Relative L2 error ``||y_pred - y_true||_2 / (||y_true||_2 + eps)``.
+    """Relative L2 error `||y_pred - y_true||_2 / (||y_true||_2 + eps)`.
 
     The norms are taken over space, separately for each field (default) or
-    jointly over space and fields (``per_field=False``, the convention of
-    most operator-learning papers). Unlike :func:`nrmse`, ``eps`` is added
+    jointly over space and fields (`per_field=False`, the convention of
+    most operator-learning papers). Unlike `nrmse`, `eps` is added
     to the norm, not to its square.
 
     Args:
-        y_true: target, channels-last ``(..., H, W, C)``.
+        y_true: target, channels-last `(..., H, W, C)`.
         y_pred: prediction of the same shape.
         per_field: bool. Defaults to True.
-        eps: float added to the target norm. Defaults to ``1e-7``.
+        eps: float added to the target norm. Defaults to `1e-7`.
         n_spatial_dims: int. Defaults to 2.
 
     Returns:
-        ``(..., C)`` if ``per_field`` else ``(...)``, e.g. ``(B, T)``.
+        `(..., C)` if `per_field` else `(...)`, e.g. `(B, T)`.
 
     Example:
 
-    >>> y = np.ones((1, 1, 4, 4, 2), "float32")
-    >>> round(float(relative_l2(y, 0.5 * y)[0, 0, 0]), 4)
-    0.5
+    ```python
+    import numpy as np
+    from keras_wavelit.metrics import relative_l2
+
+    y = np.ones((1, 1, 4, 4, 2), "float32")
+    assert round(float(relative_l2(y, 0.5 * y)[0, 0, 0]), 4) == 0.5
+    ```
     """
     y_true, y_pred, axes = prepare(y_true, y_pred, n_spatial_dims)
     if not per_field:
@@ -40,18 +44,29 @@ def relative_l2(y_true, y_pred, per_field=True, eps=1e-7, n_spatial_dims=2):
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
 class RelativeL2(keras.metrics.MeanMetricWrapper):
-    """Running mean of :func:`relative_l2` over samples, steps (and fields).
+    """Running mean of `relative_l2` over samples, steps (and fields).
 
     Args:
         per_field: bool. Defaults to True.
-        eps: float. Defaults to ``1e-7``.
+        eps: float. Defaults to `1e-7`.
         n_spatial_dims: int. Defaults to 2.
-        name: str. Defaults to ``"relative_l2"``.
+        name: str. Defaults to `"relative_l2"`.
         dtype: dtype of the metric result.
 
     Example:
 
-    >>> model.compile(optimizer="adam", loss="mse", metrics=[RelativeL2()])
+    ```python
+    import keras
+    import numpy as np
+    from keras_wavelit.metrics import RelativeL2
+
+    inputs = keras.Input((4, 4, 1))
+    model = keras.Model(inputs, keras.layers.Dense(1)(inputs))
+    model.compile(optimizer="adam", loss="mse", metrics=[RelativeL2()])
+    y = np.random.rand(2, 4, 4, 1).astype("float32")
+    logs = model.evaluate(y, y, verbose=0, return_dict=True)
+    assert "relative_l2" in logs
+    ```
     """
 
     def __init__(self, per_field=True, eps=1e-7, n_spatial_dims=2, name="relative_l2", dtype=None):
