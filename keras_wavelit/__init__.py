@@ -28,6 +28,7 @@ _SUBMODULES = (
     "ops",
     "optimizers",
     "training",
+    "tuning",
 )
 
 # The submodules whose classes are registered with
