@@ -12,7 +12,11 @@ import numpy as np
 import pytest
 
 from keras_wavelit.training import NaNGuard
+from keras_wavelit.training import RunBackup
+from keras_wavelit.training import RunDirectoryError
+from keras_wavelit.training import prepare_run_dir
 from keras_wavelit.training import read_history
+from keras_wavelit.training import trim_history
 
 HERE = os.path.dirname(__file__)
 ROOT = os.path.join(HERE, "..")
@@ -61,6 +65,130 @@ def test_nan_guard_stops_and_restores_last_good(tmp_path, capsys):
     assert "restored" in capsys.readouterr().out
     with pytest.raises(ValueError, match="weights.h5"):
         NaNGuard("model.keras")
+
+
+def test_nan_guard_first_epoch_restores_initial_weights(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
+    before = [w.copy() for w in model.get_weights()]
+    guard = NaNGuard(os.path.join(str(tmp_path), "good.weights.h5"), verbose=0)
+    model.fit(NaNAfter(n_good=0), epochs=3, callbacks=[guard], verbose=0)
+    assert guard.bad_position == (1, 1) and guard.restored_epoch == 0
+    assert "from before training" in guard.message
+    for w, ref in zip(model.get_weights(), before):
+        np.testing.assert_array_equal(w, ref)
+
+
+class _Interrupt(keras.callbacks.Callback):
+    """Ctrl-C after `after` epochs (once their backup and history row exist)."""
+
+    def __init__(self, after):
+        super().__init__()
+        self.after = after
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.after:
+            raise KeyboardInterrupt
+
+
+def _backup_run(run_dir, epochs, interrupt_after=None):
+    """A Dense model trained with the run callbacks; 2 steps per epoch."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="mse")
+    model.build((None, 3))
+    history = os.path.join(run_dir, "history.csv")
+    backup = RunBackup(
+        os.path.join(run_dir, "backup"), steps_per_epoch=2, epochs=epochs, history_path=history
+    )
+    callbacks = [backup, keras.callbacks.CSVLogger(history, append=True)]
+    if interrupt_after:
+        callbacks.append(_Interrupt(interrupt_after))
+    x = np.ones((4, 3), "float32")
+    try:
+        model.fit(x, x[:, :1], batch_size=2, epochs=epochs, callbacks=callbacks, verbose=0)
+    except KeyboardInterrupt:
+        pass
+    return model, backup, read_history(history)
+
+
+def _iterations(model):
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+
+def _csv_epochs(path):
+    with open(path) as f:
+        return [int(line.split(",")[0]) for line in f.read().splitlines()[1:]]
+
+
+@pytest.mark.parametrize("damage", ["corrupt_latest", "missing_latest", "stale_metadata"])
+def test_run_backup_resumes_where_the_optimizer_is(tmp_path, capsys, damage):
+    """Keras's own fallback restores an epoch that can disagree with the
+    restored optimizer; RunBackup takes the epoch from the optimizer."""
+    run = str(tmp_path)
+    _backup_run(run, epochs=4, interrupt_after=3)
+    backup = os.path.join(run, "backup")
+    latest = os.path.join(backup, "latest.weights.h5")
+    meta = os.path.join(backup, "training_metadata.json")
+    if damage == "corrupt_latest":  # killed while writing epoch 3's backup
+        with open(latest, "wb") as f:
+            f.write(b"\x89HDF\r\n\x1a\n truncated")
+        with open(meta, "w") as f:
+            f.write('{"epoch": 2, "batch": 0}')
+        expected = 2
+    elif damage == "missing_latest":
+        os.remove(latest)
+        expected = 2
+    else:  # weights of epoch 3 written, the process killed before the metadata
+        with open(meta, "w") as f:
+            f.write('{"epoch": 2, "batch": 0}')
+        expected = 3
+    assert _csv_epochs(os.path.join(run, "history.csv")) == [0, 1, 2]
+    capsys.readouterr()
+    model, backup_cb, _ = _backup_run(run, epochs=4)
+    assert backup_cb.resumed_epoch == expected
+    assert f"resuming from epoch {expected + 1} of 4" in capsys.readouterr().err
+    assert _iterations(model) == 4 * 2
+    assert _csv_epochs(os.path.join(run, "history.csv")) == [0, 1, 2, 3]
+    assert not os.path.exists(backup)
+
+
+def test_trim_history(tmp_path):
+    path = os.path.join(str(tmp_path), "history.csv")
+    with open(path, "w") as f:
+        f.write("epoch,loss\n0,1.0\n1,0.5\n2,0.25\n1,0.4\n")
+    assert trim_history(path, 1) == 3
+    assert _csv_epochs(path) == [0]
+    assert trim_history(os.path.join(str(tmp_path), "missing.csv"), 0) == 0
+
+
+def test_prepare_run_dir_refuses_finished_failed_and_other_configs(tmp_path):
+    run = os.path.join(str(tmp_path), "run")
+    config = {"command": "train", "epochs": 8, "model_kwargs": {"dim": 16}}
+    assert prepare_run_dir(run, config) is False  # new
+    with open(os.path.join(run, "run.json"), "w") as f:
+        json.dump({"config": config, "status": "running"}, f)
+    assert prepare_run_dir(run, dict(config)) is True  # resume
+    with pytest.raises(RunDirectoryError, match=r"different configuration \(epochs: 8 -> 10\)"):
+        prepare_run_dir(run, dict(config, epochs=10))
+    for status, words in (("finished", "finished run"), ("failed", "failed")):
+        with open(os.path.join(run, "run.json"), "w") as f:
+            json.dump({"config": config, "status": status, "error": "NaN"}, f)
+        with pytest.raises(RunDirectoryError, match=words):
+            prepare_run_dir(run, config)
+    # Release 0.1.0 wrote the configuration itself; model.keras marks it finished.
+    with open(os.path.join(run, "run.json"), "w") as f:
+        json.dump(config, f)
+    open(os.path.join(run, "model.keras"), "w").close()
+    with pytest.raises(RunDirectoryError, match="finished run"):
+        prepare_run_dir(run, config)
+    assert prepare_run_dir(run, config, overwrite=True) is False
+    assert os.listdir(run) == []
+    stray = os.path.join(str(tmp_path), "stray")
+    os.makedirs(stray)
+    open(os.path.join(stray, "history.csv"), "w").close()
+    with pytest.raises(RunDirectoryError, match="no run.json"):
+        prepare_run_dir(stray, config)
 
 
 def _cli(args, env, **kw):

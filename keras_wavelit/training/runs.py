@@ -1,27 +1,57 @@
 """Resumable training and finetuning runs on datasets in The Well's format.
 
-These functions are what the ``wavelit train`` and ``wavelit finetune``
-commands run. A run directory holds everything: ``model.keras`` (the final
-model), ``history.csv`` (one row per epoch, across restarts),
-``run.json`` (the arguments), ``backup/`` (Keras ``BackupAndRestore`` state
-while the run is unfinished) and ``last_good.weights.h5``.
+These functions are what the `wavelit train` and `wavelit finetune`
+commands run. A run directory holds everything: `model.keras` (the final
+model), `history.csv` (one row per epoch, across restarts), `run.json` (the
+configuration and the run's status), `backup/` (Keras `BackupAndRestore`
+state while the run is unfinished) and `last_good.weights.h5`.
 
-Interrupted runs resume: call the same function (or command) again with the
-same run directory; training continues from the last finished epoch with
-the optimizer state it had.
+Reusing a run directory:
+
+- an interrupted run (status `"running"`) resumes when the function (or
+  command) is called again with the same configuration: training continues
+  from the last finished epoch with the optimizer state it had, and
+  `history.csv` keeps one row per epoch;
+- a finished run, a run that stopped on a non-finite loss, or a run with a
+  different configuration is refused with a `RunDirectoryError`, unless
+  `overwrite=True`, which deletes the previous run's files first.
+
+A non-finite loss stops training (`NaNGuard`), restores the last finite
+weights and raises `NonFiniteLossError`; `model.keras` is never written
+with non-finite weights.
 """
 
 import csv
 import json
 import os
+import shutil
 
 import keras
+import numpy as np
 
 from keras_wavelit.training.callbacks import NaNGuard
+from keras_wavelit.training.callbacks import RunBackup
+
+RUN_FILES = ("model.keras", "history.csv", "run.json", "last_good.weights.h5", "backup")
+
+# Old WaveLiT argument names (before the vocabulary of `docs/design.md` §3).
+_OLD_NAMES = {"boundary": "mode", "wavelet_levels": "levels", "pyramid_levels": "fpn_levels"}
+
+
+# run.json keys that may change between the calls of one run.
+_VOLATILE_KEYS = ("backend", "verbose")
+
+
+class RunDirectoryError(ValueError):
+    """A run directory holds a run that must not be resumed or mixed with this one."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training stopped on a NaN or infinite loss; no model was written."""
 
 
 def read_history(path):
-    """``history.csv`` as ``{metric: [per-epoch values]}`` (last row per epoch)."""
+    """`history.csv` as `{metric: [per-epoch values]}` (last row per epoch)."""
     if not os.path.exists(path):
         return {}
     rows = {}
@@ -40,6 +70,132 @@ def read_history(path):
     return out
 
 
+def read_run(run_dir):
+    """The `run.json` of a run directory as a dict, or None when there is none."""
+    path = os.path.join(run_dir, "run.json")
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except ValueError as err:
+        raise RunDirectoryError(f"{path} is not valid JSON ({err}).") from None
+
+
+def _normalize(obj):
+    """`obj` as JSON would give it back (tuples become lists, ...)."""
+    return json.loads(json.dumps(obj, sort_keys=True))
+
+
+def _config_diff(old, new):
+    keys = sorted(set(old) | set(new))
+    return [
+        f"{k}: {old.get(k, '(unset)')!r} -> {new.get(k, '(unset)')!r}"
+        for k in keys
+        if k not in _VOLATILE_KEYS and old.get(k) != new.get(k)
+    ]
+
+
+def _remove_run_files(run_dir):
+    for name in RUN_FILES:
+        path = os.path.join(run_dir, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
+
+
+def prepare_run_dir(run_dir, config, overwrite=False):
+    """Checks that `run_dir` may take a run of `config`; returns True to resume.
+
+    Args:
+        run_dir: the run directory (created when missing).
+        config: JSON-serializable dict of everything that defines the run
+            (the command, data, model and loop arguments).
+        overwrite: bool, delete a previous run's files instead of refusing.
+
+    Returns:
+        True when an interrupted run of the same configuration is there to
+        resume, False for a new run.
+
+    Raises:
+        RunDirectoryError: `run_dir` holds a finished or failed run, a run
+            of another configuration, or run files without `run.json`, and
+            `overwrite` is False.
+    """
+    config = _normalize(config)
+    os.makedirs(run_dir, exist_ok=True)
+    if overwrite:
+        _remove_run_files(run_dir)
+        return False
+    previous = read_run(run_dir)
+    hint = "use another --out, or --overwrite to replace it"
+    if previous is None:
+        present = [n for n in RUN_FILES if os.path.exists(os.path.join(run_dir, n))]
+        if present:
+            raise RunDirectoryError(
+                f"{run_dir} holds {', '.join(present)} but no run.json, so it cannot be "
+                f"resumed; {hint}."
+            )
+        return False
+    if "config" not in previous:  # run.json of release 0.1.0: the config itself
+        status = "finished" if os.path.exists(os.path.join(run_dir, "model.keras")) else "running"
+        previous = {"config": previous, "status": status}
+    status = previous.get("status", "running")
+    if status == "finished":
+        raise RunDirectoryError(f"{run_dir} holds a finished run (model.keras); {hint}.")
+    if status == "failed":
+        raise RunDirectoryError(
+            f"{run_dir} holds a run that failed ({previous.get('error', 'unknown error')}); {hint}."
+        )
+    diff = _config_diff(previous["config"], config)
+    if diff:
+        raise RunDirectoryError(
+            f"{run_dir} holds an unfinished run with a different configuration "
+            f"({'; '.join(diff)}); rerun with the same arguments to resume it, or {hint}."
+        )
+    return True
+
+
+def _write_json(path, obj):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True)
+    os.replace(tmp, path)
+
+
+def _write_run(run_dir, config, status, **extra):
+    _write_json(
+        os.path.join(run_dir, "run.json"),
+        {"config": config, "status": status, "backend": keras.backend.backend(), **extra},
+    )
+
+
+def check_finite_data(sequence, split):
+    """Reads every batch of `sequence` once and raises at the first non-finite value.
+
+    Args:
+        sequence: a `WellSequence` built with `check_finite=True` (its error
+            names the file, trajectory, time step and field), or any
+            sequence of `(x, y)` batches.
+        split: the split's name, for the message.
+
+    Raises:
+        ValueError (`WellDataError` for a `WellSequence`): a NaN or
+            infinite value in the inputs or targets.
+    """
+    for i in range(len(sequence)):
+        x, y = sequence[i][:2]
+        for name, value in (("inputs", x), ("targets", y)):
+            arrays = value.values() if isinstance(value, dict) else [value]
+            for a in arrays:
+                if not np.all(np.isfinite(a)):
+                    raise ValueError(
+                        f"non-finite values in the {split} split, batch {i + 1} of "
+                        f"{len(sequence)} ({name})."
+                    )
+
+
 def _sequence(data_dir, dataset, split, **kw):
     from keras_wavelit.data import WellSequence
 
@@ -52,24 +208,53 @@ def _input_shapes(x):
     return tuple(x.shape)
 
 
-def _callbacks(run_dir, verbose):
-    return [
-        # double_checkpoint: the previous epoch's backup is kept, so a process
-        # killed while writing the latest one resumes from the one before.
-        keras.callbacks.BackupAndRestore(
-            os.path.join(run_dir, "backup"),
-            save_freq="epoch",
-            delete_checkpoint=True,
-            double_checkpoint=True,
+def _fit(model, run_dir, train, valid, config, epochs, steps_per_epoch, validation_steps, **kw):
+    """`model.fit` with the run's callbacks; raises `NonFiniteLossError` on NaN."""
+    verbose = kw.pop("verbose")
+    chief = kw.pop("chief", True)
+    backup_dir = kw.pop("backup_dir")
+    history = os.path.join(run_dir, "history.csv")
+    if chief:
+        guard = NaNGuard(os.path.join(run_dir, "last_good.weights.h5"), verbose=0)
+    else:
+        guard = NaNGuard(backup_dir + ".last_good.weights.h5", verbose=0)
+    callbacks = [
+        RunBackup(
+            backup_dir,
+            # Keras runs at most the sequence's length per epoch.
+            steps_per_epoch=min(steps_per_epoch or len(train), len(train)),
+            epochs=epochs,
+            history_path=history if chief else None,
+            verbose=1 if chief else 0,
         ),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=True),
-        NaNGuard(os.path.join(run_dir, "last_good.weights.h5"), verbose=verbose),
+        guard,
     ]
-
-
-def _write_json(path, obj):
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True)
+    if chief:
+        callbacks.insert(1, keras.callbacks.CSVLogger(history, append=True))
+    # The run's file-backed guard stands in for a model's own in-memory one.
+    own_guard = getattr(model, "guard_non_finite", None)
+    if own_guard:
+        model.guard_non_finite = False
+    try:
+        model.fit(
+            train,
+            validation_data=valid,
+            epochs=epochs,
+            steps_per_epoch=steps_per_epoch,
+            validation_steps=validation_steps,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+    finally:
+        if own_guard:
+            model.guard_non_finite = own_guard
+    weights_finite = all(np.all(np.isfinite(w)) for w in model.get_weights())
+    if guard.nan_detected or not weights_finite:
+        message = guard.message or "training ended with non-finite weights"
+        message += " model.keras was not written."
+        if chief:
+            _write_run(run_dir, config, "failed", error=message)
+        raise NonFiniteLossError(message)
 
 
 def train_run(
@@ -83,91 +268,153 @@ def train_run(
     batch_size=4,
     n_steps_input=4,
     learning_rate=1e-3,
-    warmup_steps=5000,
+    warmup_steps=None,
+    weight_decay=None,
+    loss=None,
     seed=0,
     verbose=1,
+    overwrite=False,
+    check_finite=False,
+    distribution=None,
 ):
-    """Trains a :class:`~keras_wavelit.models.WaveLiT` with the paper's recipe.
+    """Trains a `keras_wavelit.models.WaveLiT` with the paper's recipe (Appendix E).
 
     Args:
-        data_dir: base directory of the data (``well_base_path``).
-        dataset: dataset name under ``data_dir/datasets``.
-        run_dir: output directory (created; an unfinished run there resumes).
-        model_kwargs: dict of ``WaveLiT`` arguments (``size``, ``dim``, ...).
-            Without ``mode`` (or with ``mode="auto"``) the boundary mode
-            follows the data: ``keras_wavelit.data.boundary_mode``.
+        data_dir: base directory of the data (`well_base_path`).
+        dataset: dataset name under `data_dir/datasets`.
+        run_dir: output directory (created; see the module docstring for
+            resuming and refusals).
+        model_kwargs: dict of `WaveLiT` arguments (`size`, `dim`, ...).
+            Without `boundary` (or with `boundary="auto"`) the boundary mode
+            follows the data: `keras_wavelit.data.boundary_mode`.
         epochs: int.
         steps_per_epoch: optional int, batches per epoch (default: the whole
             training split).
         validation_steps: optional int, batches of validation per epoch.
-        batch_size: int. Defaults to 4 (the paper's).
-        n_steps_input: int ``T_in``. Defaults to 4.
-        learning_rate: peak learning rate. warmup_steps: linear warm-up.
+        batch_size: int, the global batch. Defaults to 4 (the paper's).
+        n_steps_input: int `T_in`. Defaults to 4.
+        learning_rate: peak learning rate.
+        warmup_steps: optional int, linear warm-up steps (default: the
+            model's own default).
+        weight_decay: optional float, AdamW weight decay (default: the
+            model's).
+        loss: optional dict of `WaveletLoss` arguments (`alpha`, `beta`).
         seed: int, seeds weights and shuffling.
         verbose: Keras verbosity.
+        overwrite: bool, replace a previous run in `run_dir`.
+        check_finite: bool, read the training and validation data once
+            before training and stop at the first NaN or infinite value.
+        distribution: optional `keras_wavelit.distributed.cli.DistributedSetup`
+            (from `configure`): the data shard, the scope and which
+            process writes the run's files.
 
     Returns:
-        ``(model, history_dict)``; ``run_dir/model.keras`` holds the model.
+        `(model, history_dict)`; `run_dir/model.keras` holds the model.
+
+    Raises:
+        RunDirectoryError: `run_dir` holds a run that must not be resumed.
+        NonFiniteLossError: the loss became NaN or infinite.
     """
+    from keras_wavelit.data import boundary_mode
+    from keras_wavelit.data import resolve_dataset_dir
+
+    model_kwargs = dict(model_kwargs or {})
+    for new, old in _OLD_NAMES.items():
+        if old in model_kwargs and new not in model_kwargs:
+            model_kwargs[new] = model_kwargs.pop(old)
+    if model_kwargs.get("boundary", "auto") == "auto":
+        # Periodic data (every boundary condition PERIODIC) wraps around.
+        model_kwargs["boundary"] = boundary_mode(resolve_dataset_dir(data_dir, dataset))
+    compile_kwargs = {"learning_rate": learning_rate}
+    if warmup_steps is not None:
+        compile_kwargs["warmup_steps"] = warmup_steps
+    if weight_decay is not None:
+        compile_kwargs["weight_decay"] = weight_decay
+    config = {
+        "command": "train",
+        "data_dir": os.path.abspath(data_dir),
+        "dataset": dataset,
+        "model_kwargs": model_kwargs,
+        "compile_kwargs": compile_kwargs,
+        "loss": loss,
+        "epochs": epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "batch_size": batch_size,
+        "n_steps_input": n_steps_input,
+        "seed": seed,
+    }
+    chief = distribution is None or distribution.is_chief
+    shard = None if distribution is None else distribution.shard
+    local_batch = batch_size
+    if distribution is not None:
+        local_batch = distribution.check_batch_size(batch_size)
+    if chief:
+        prepare_run_dir(run_dir, config, overwrite=overwrite)
+        _write_run(run_dir, _normalize(config), "running")
+    seq_kw = dict(n_steps_input=n_steps_input, batch_size=local_batch, shard=shard)
+    if check_finite:
+        for split in ("train", "valid"):
+            check_finite_data(
+                _sequence(data_dir, dataset, split, shuffle=False, check_finite=True, **seq_kw),
+                split,
+            )
+    keras.utils.set_random_seed(seed)
+    train = _sequence(data_dir, dataset, "train", shuffle=True, seed=seed, **seq_kw)
+    valid = _sequence(data_dir, dataset, "valid", shuffle=False, **seq_kw)
+    scope = distribution.scope() if distribution is not None else _NullScope()
+    with scope:
+        model = _build_model(model_kwargs, compile_kwargs, loss)
+        # BackupAndRestore needs built models (to restore into) on every backend.
+        model.build(_input_shapes(train[0][0]))
+        backup_dir = os.path.join(run_dir, "backup")
+        if distribution is not None:
+            backup_dir = distribution.process_path(backup_dir)
+        _fit(
+            model,
+            run_dir,
+            train,
+            valid,
+            _normalize(config),
+            epochs,
+            steps_per_epoch,
+            validation_steps,
+            verbose=verbose,
+            chief=chief,
+            backup_dir=backup_dir,
+        )
+    if chief:
+        model.save(os.path.join(run_dir, "model.keras"))
+        _write_run(run_dir, _normalize(config), "finished")
+    return model, read_history(os.path.join(run_dir, "history.csv"))
+
+
+class _NullScope:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _build_model(model_kwargs, compile_kwargs, loss):
+    """`WaveLiT(**model_kwargs)` compiled with the recipe's `compile_kwargs` and `loss`."""
+    from keras_wavelit.losses import WaveletLoss
     from keras_wavelit.models import WaveLiT
 
-    os.makedirs(run_dir, exist_ok=True)
-    model_kwargs = dict(model_kwargs or {})
-    if model_kwargs.get("mode", "auto") == "auto":
-        # Periodic data (every boundary condition PERIODIC) wraps around.
-        from keras_wavelit.data import boundary_mode
-        from keras_wavelit.data import resolve_dataset_dir
-
-        model_kwargs["mode"] = boundary_mode(resolve_dataset_dir(data_dir, dataset))
-    _write_json(
-        os.path.join(run_dir, "run.json"),
-        {
-            "command": "train",
-            "data_dir": os.path.abspath(data_dir),
-            "dataset": dataset,
-            "model_kwargs": model_kwargs,
-            "epochs": epochs,
-            "steps_per_epoch": steps_per_epoch,
-            "batch_size": batch_size,
-            "n_steps_input": n_steps_input,
-            "learning_rate": learning_rate,
-            "warmup_steps": warmup_steps,
-            "seed": seed,
-            "backend": keras.backend.backend(),
-        },
-    )
-    keras.utils.set_random_seed(seed)
-    train = _sequence(
-        data_dir,
-        dataset,
-        "train",
-        n_steps_input=n_steps_input,
-        batch_size=batch_size,
-        shuffle=True,
-        seed=seed,
-    )
-    valid = _sequence(
-        data_dir,
-        dataset,
-        "valid",
-        n_steps_input=n_steps_input,
-        batch_size=batch_size,
-        shuffle=False,
-    )
-    model = WaveLiT(learning_rate=learning_rate, warmup_steps=warmup_steps, **model_kwargs)
-    # BackupAndRestore needs built models (to restore into) on every backend.
-    model.build(_input_shapes(train[0][0]))
-    model.fit(
-        train,
-        validation_data=valid,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        validation_steps=validation_steps,
-        callbacks=_callbacks(run_dir, verbose),
-        verbose=verbose,
-    )
-    model.save(os.path.join(run_dir, "model.keras"))
-    return model, read_history(os.path.join(run_dir, "history.csv"))
+    model = WaveLiT(**model_kwargs)
+    kwargs = dict(compile_kwargs)
+    if loss:
+        config = WaveletLoss(
+            1.0,
+            1.0,
+            wavelet=model.wavelet,
+            wavelet_levels=model.wavelet_levels,
+            boundary=model.boundary,
+        ).get_config()
+        config.update(loss)
+        kwargs["loss"] = WaveletLoss.from_config(config)
+    model.compile(**kwargs)
+    return model
 
 
 def finetune_run(
@@ -188,74 +435,63 @@ def finetune_run(
     jitter=False,
     seed=0,
     verbose=1,
+    overwrite=False,
 ):
     """Rollout-finetunes a saved model (paper Appendix G).
 
     Args:
-        model_path: a ``.keras`` file of a one-step model (``wavelit train``).
-        data_dir, dataset, run_dir: as for :func:`train_run`.
-        method: ``"scheduled_sampling"``, ``"bptt"``, ``"causal_bptt"`` or
-            ``"pushforward"``.
-        unroll: int, unrolled steps ``k``.
+        model_path: a `.keras` file of a one-step model (`wavelit train`).
+        data_dir, dataset, run_dir: as for `train_run`.
+        method: `"scheduled_sampling"`, `"bptt"`, `"causal_bptt"` or
+            `"pushforward"`.
+        unroll: int, unrolled steps `k`.
         schedule_steps: steps of the teacher-forcing annealing (default: all
             finetuning steps).
-        Other arguments: see :class:`~keras_wavelit.training.RolloutFinetuner`
-        and :func:`train_run`.
+        overwrite: bool, replace a previous run in `run_dir`.
+        Other arguments: see `keras_wavelit.training.RolloutFinetuner`
+        and `train_run`.
 
     Returns:
-        ``(model, history_dict)``; ``run_dir/model.keras`` is the finetuned
+        `(model, history_dict)`; `run_dir/model.keras` is the finetuned
         one-step model.
+
+    Raises:
+        RunDirectoryError: `run_dir` holds a run that must not be resumed.
+        NonFiniteLossError: the loss became NaN or infinite.
     """
     from keras_wavelit.training.rollout_finetuner import RolloutFinetuner
 
-    os.makedirs(run_dir, exist_ok=True)
+    if not os.path.exists(model_path):
+        raise FileNotFoundError(f"--model {model_path}: no such file.")
+    config = {
+        "command": "finetune",
+        "model_path": os.path.abspath(model_path),
+        "data_dir": os.path.abspath(data_dir),
+        "dataset": dataset,
+        "method": method,
+        "unroll": unroll,
+        "epochs": epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "batch_size": batch_size,
+        "learning_rate": learning_rate,
+        "schedule_steps": schedule_steps,
+        "causal_eps": causal_eps,
+        "noise_std": noise_std,
+        "jitter": jitter,
+        "seed": seed,
+    }
+    prepare_run_dir(run_dir, config, overwrite=overwrite)
+    config = _normalize(config)
+    _write_run(run_dir, config, "running")
     model = keras.saving.load_model(model_path)
     n_in = model.n_steps_input
-    train = _sequence(
-        data_dir,
-        dataset,
-        "train",
-        n_steps_input=n_in,
-        n_steps_output=unroll,
-        batch_size=batch_size,
-        shuffle=True,
-        seed=seed,
-    )
-    valid = _sequence(
-        data_dir,
-        dataset,
-        "valid",
-        n_steps_input=n_in,
-        n_steps_output=unroll,
-        batch_size=batch_size,
-        shuffle=False,
-    )
+    seq_kw = dict(n_steps_input=n_in, n_steps_output=unroll, batch_size=batch_size)
+    train = _sequence(data_dir, dataset, "train", shuffle=True, seed=seed, **seq_kw)
+    valid = _sequence(data_dir, dataset, "valid", shuffle=False, **seq_kw)
     per_epoch = steps_per_epoch or len(train)
     if schedule_steps is None:
         schedule_steps = max(1, epochs * per_epoch)
-    _write_json(
-        os.path.join(run_dir, "run.json"),
-        {
-            "command": "finetune",
-            "model_path": os.path.abspath(model_path),
-            "data_dir": os.path.abspath(data_dir),
-            "dataset": dataset,
-            "method": method,
-            "unroll": unroll,
-            "epochs": epochs,
-            "steps_per_epoch": steps_per_epoch,
-            "batch_size": batch_size,
-            "learning_rate": learning_rate,
-            "schedule_steps": schedule_steps,
-            "causal_eps": causal_eps,
-            "noise_std": noise_std,
-            "jitter": jitter,
-            "seed": seed,
-            "backend": keras.backend.backend(),
-        },
-    )
     keras.utils.set_random_seed(seed)
-    x0 = train[0][0]
     finetuner = RolloutFinetuner(
         model,
         method=method,
@@ -267,15 +503,19 @@ def finetune_run(
         seed=seed,
         learning_rate=learning_rate,
     )
-    finetuner(x0)  # built before BackupAndRestore looks for a backup
-    finetuner.fit(
+    finetuner(train[0][0])  # built before BackupAndRestore looks for a backup
+    _fit(
+        finetuner,
+        run_dir,
         train,
-        validation_data=valid,
-        epochs=epochs,
-        steps_per_epoch=steps_per_epoch,
-        validation_steps=validation_steps,
-        callbacks=_callbacks(run_dir, verbose),
+        valid,
+        config,
+        epochs,
+        steps_per_epoch,
+        validation_steps,
         verbose=verbose,
+        backup_dir=os.path.join(run_dir, "backup"),
     )
     model.save(os.path.join(run_dir, "model.keras"))
+    _write_run(run_dir, config, "finished")
     return model, read_history(os.path.join(run_dir, "history.csv"))
