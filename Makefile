@@ -16,12 +16,20 @@ BPY := $(BENCH_VENV)/bin/python
 venv: $(VENV)/.installed
 
 # torch is installed first and pinned (requirements/constraints.txt) so that no
-# package can pull a multi-GB CUDA build of it.
+# package can pull a multi-GB CUDA build of it. graphviz (dot, for
+# keras.utils.plot_model with the viz extra's pydot) is installed when root
+# and apt-get allow it; without it the rule still succeeds.
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	test -x $(VPY) || $(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --upgrade pip
 	$(VPY) -m pip install -q -c requirements/constraints.txt torch
 	$(VPY) -m pip install -q -c requirements/constraints.txt -e ".[$(EXTRAS)]"
+	-if ! command -v dot >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  timeout 600 apt-get install -y -q graphviz >/dev/null 2>&1 || \
+	  { timeout 300 apt-get update -q >/dev/null 2>&1 && \
+	    timeout 600 apt-get install -y -q graphviz >/dev/null 2>&1; } || \
+	  echo "graphviz not installed: keras.utils.plot_model needs its dot"; \
+	fi
 	touch $@
 
 test: venv
