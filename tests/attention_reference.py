@@ -1,4 +1,4 @@
-"""NumPy float64 references for the attention formulas of DESIGN 2.2."""
+"""NumPy float64 references for the attention states of paper Appendix A (`docs/design.md` §2.2)."""
 
 import numpy as np
 
@@ -52,6 +52,19 @@ def ridge_attention(layer, x, lambdas):
 
 
 def vanilla_attention(layer, x):
+    """The paper's Eq. 5: `o_n = q~_n^T K~^T V / N`, no normaliser."""
+    h, w, dim = x.shape
+    q, k, v = project(layer, x)
+    qr, kr = rope(elu_plus_one(q), h, w), rope(elu_plus_one(k), h, w)
+    n = h * w
+    out = np.zeros_like(v)
+    for i in range(layer.num_heads):
+        out[:, i] = qr[:, i] @ (kr[:, i].T @ v[:, i] / n)
+    return out.reshape(h, w, dim)
+
+
+def mlla_attention(layer, x):
+    """Vanilla with MLLA's normaliser `z_n = 1 / (q_n . mean_m k_m + 1e-6)`."""
     h, w, dim = x.shape
     q, k, v = project(layer, x)
     q, k = elu_plus_one(q), elu_plus_one(k)

@@ -34,7 +34,21 @@ def test_mixed_sides_and_zeros():
 
 
 def test_errors():
-    with pytest.raises(ValueError, match="Unknown boundary mode"):
+    with pytest.raises(ValueError, match="unknown boundary mode .*'edge'"):
         boundary_indices(4, 1, 1, "edge")
+    with pytest.raises(ValueError, match="boundary_indices does not support .*'zeros'"):
+        boundary_indices(4, 1, 1, "zeros")
     with pytest.raises(ValueError, match=">= 0"):
         boundary_indices(4, -1, 1, "reflect")
+
+
+def test_one_list_of_boundary_modes():
+    from keras_wavelit.ops import BOUNDARY_MODES
+    from keras_wavelit.ops import check_boundary
+
+    assert BOUNDARY_MODES == ("reflect", "periodic", "symmetric", "zeros")
+    assert check_boundary("zeros") == "zeros"
+    with pytest.raises(ValueError, match="DWT2D does not support .*'zeros'.*'reflect', 'periodic'"):
+        check_boundary("zeros", ("reflect", "periodic"), "DWT2D")
+    with pytest.raises(ValueError, match="unknown boundary mode `boundary='wrap'`"):
+        check_boundary("wrap", owner="X")

@@ -93,23 +93,23 @@ def test_constant_field_has_no_detail():
 
 def test_errors():
     with pytest.raises(ValueError, match="Supported pairs"):
-        DWT2D("db2", mode="reflect")
+        DWT2D("db2", boundary="reflect")
     with pytest.raises(ValueError, match="Supported pairs"):
-        IDWT2D("sym4", mode="reflect")
+        IDWT2D("sym4", boundary="reflect")
     with pytest.raises(ValueError, match="Unknown wavelet"):
         DWT2D("not-a-wavelet")
     with pytest.raises(ValueError, match="boundary mode"):
-        DWT2D("haar", mode="zero")
+        DWT2D("haar", boundary="zero")
     with pytest.raises(ValueError, match="levels"):
-        DWT2D(levels=0)
+        DWT2D(wavelet_levels=0)
     with pytest.raises(ValueError, match="multiple of 4"):
-        DWT2D(levels=2)(np.zeros((1, 18, 16, 1), "float32"))
+        DWT2D(wavelet_levels=2)(np.zeros((1, 18, 16, 1), "float32"))
     with pytest.raises(ValueError, match="multiple of 2"):
         DWT2D()(np.zeros((1, 16, 15, 1), "float32"))
     with pytest.raises(ValueError, match="2D only"):
         DWT2D()(np.zeros((1, 8, 8, 8, 1), "float32"))
     with pytest.raises(ValueError, match="multiple of 16"):
-        IDWT2D(levels=2)(np.zeros((1, 4, 4, 8), "float32"))
+        IDWT2D(wavelet_levels=2)(np.zeros((1, 4, 4, 8), "float32"))
 
 
 def test_no_weights_and_layer_contract(tmp_path):
@@ -133,4 +133,21 @@ def test_inexact_filter_banks_are_rejected():
     # reconstruction pair, so no mode can make it lossless.
     for mode in ("reflect", "periodic"):
         with pytest.raises(ValueError, match="not exactly invertible|Supported pairs"):
-            DWT2D("dmey", mode=mode)
+            DWT2D("dmey", boundary=mode)
+
+
+def test_old_argument_names_warn_and_old_configs_load():
+    with pytest.warns(DeprecationWarning, match="use `wavelet_levels`"):
+        layer = DWT2D("haar", levels=2)
+    assert layer.wavelet_levels == 2
+    with pytest.warns(DeprecationWarning, match="use `boundary`"):
+        layer = IDWT2D("haar", mode="periodic")
+    assert layer.boundary == "periodic"
+    config = DWT2D("haar", 2, "periodic").get_config()
+    assert (config["wavelet_levels"], config["boundary"]) == (2, "periodic")
+    old = {k: v for k, v in config.items() if k not in ("wavelet_levels", "boundary")}
+    with pytest.warns(DeprecationWarning):
+        revived = DWT2D.from_config(dict(old, levels=2, mode="periodic"))
+    assert (revived.wavelet_levels, revived.boundary) == (2, "periodic")
+    with pytest.raises(TypeError, match="both"):
+        DWT2D(wavelet_levels=2, levels=3)

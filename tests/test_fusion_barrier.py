@@ -57,7 +57,7 @@ def test_depthwise_conv_bias_gradient_is_the_output_gradient_sum(rng):
     # PyTorch): d/db sum(conv(x) * r) = sum of r over (batch, rows, columns).
     x = rng.normal(size=(2, 5, 6, 3)).astype("float32")
     r = rng.normal(size=(2, 5, 6, 3)).astype("float32")
-    layer = BoundaryDepthwiseConv2D(3, mode="periodic")
+    layer = BoundaryDepthwiseConv2D(3, boundary="periodic")
     layer.build(x.shape)
     backend = keras.backend.backend()
     if backend == "jax":

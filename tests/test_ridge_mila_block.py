@@ -55,7 +55,7 @@ def test_periodic_mode_is_translation_equivariant_for_local_parts():
     # With RoPE off and periodic convs, the whole block commutes with
     # circular shifts of the token grid.
     x = np.random.default_rng(1).standard_normal((1, 8, 8, 16)).astype("float32")
-    block = RidgeMILABlock(num_heads=2, rope=False, mode="periodic")
+    block = RidgeMILABlock(num_heads=2, rope=False, boundary="periodic")
     y = to_numpy(block(x))
     ys = to_numpy(block(np.roll(x, (3, 5), axis=(1, 2))))
     np.testing.assert_allclose(np.roll(y, (3, 5), axis=(1, 2)), ys, rtol=1e-4, atol=1e-4)

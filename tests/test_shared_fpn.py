@@ -11,7 +11,7 @@ from keras_wavelit.layers import SharedFPN
 @pytest.mark.parametrize("levels,upsample", [(0, "bilinear"), (1, "bilinear"), (2, "nearest")])
 def test_layer_contract(levels, upsample, tmp_path):
     check_layer(
-        lambda: SharedFPN(RidgeMILABlock(num_heads=2), levels=levels, upsample=upsample),
+        lambda: SharedFPN(RidgeMILABlock(num_heads=2), pyramid_levels=levels, upsample=upsample),
         (2, 8, 8, 16),
         tmp_path,
     )
@@ -23,7 +23,7 @@ def test_weights_are_shared_across_levels():
     block(x)
     n_block = block.count_params()
     for levels in (0, 1, 3):
-        fpn = SharedFPN(RidgeMILABlock(num_heads=2), levels=levels)
+        fpn = SharedFPN(RidgeMILABlock(num_heads=2), pyramid_levels=levels)
         fpn(x)
         assert fpn.count_params() == n_block + levels + 1
 
@@ -31,7 +31,7 @@ def test_weights_are_shared_across_levels():
 def test_levels_zero_is_the_block():
     x = np.random.default_rng(0).standard_normal((2, 8, 8, 16)).astype("float32")
     block = RidgeMILABlock(num_heads=2)
-    fpn = SharedFPN(block, levels=0)
+    fpn = SharedFPN(block, pyramid_levels=0)
     np.testing.assert_allclose(to_numpy(fpn(x)), to_numpy(block(x)), rtol=1e-6, atol=1e-6)
 
 
@@ -39,7 +39,7 @@ def test_levels_zero_is_the_block():
 def test_aggregation_formula_nearest(combine):
     x = np.random.default_rng(1).standard_normal((1, 8, 8, 16)).astype("float32")
     block = RidgeMILABlock(num_heads=2)
-    fpn = SharedFPN(block, levels=1, upsample="nearest", combine=combine)
+    fpn = SharedFPN(block, pyramid_levels=1, upsample="nearest", combine=combine)
     out = to_numpy(fpn(x))
     fpn.level_weights.assign(np.array([0.3, 0.9], "float32"))
     out = to_numpy(fpn(x))
@@ -63,31 +63,43 @@ def test_residual_combine_passes_fine_scales():
 
     x = np.random.default_rng(2).standard_normal((1, 8, 8, 4)).astype("float32")
     np.testing.assert_allclose(
-        to_numpy(SharedFPN(Identity(), levels=2)(x)), x, rtol=1e-6, atol=1e-6
+        to_numpy(SharedFPN(Identity(), pyramid_levels=2, combine="residual")(x)),
+        x,
+        rtol=1e-6,
+        atol=1e-6,
     )
-    blurred = to_numpy(SharedFPN(Identity(), levels=2, combine="output")(x))
+    blurred = to_numpy(SharedFPN(Identity(), pyramid_levels=2)(x))
     assert np.abs(blurred - x).max() > 0.1
 
 
-def test_configs_without_combine_load_as_output():
-    fpn = SharedFPN(RidgeMILABlock(num_heads=2), levels=1)
+def test_default_is_eq3_and_saved_configs_keep_their_combination():
+    fpn = SharedFPN(RidgeMILABlock(num_heads=2), pyramid_levels=1)
+    assert fpn.combine == "output"  # the paper's Eq. 3
     config = fpn.get_config()
-    assert config["combine"] == "residual"
-    del config["combine"]
-    assert SharedFPN.from_config(config).combine == "output"
+    assert config["pyramid_levels"] == 1 and "levels" not in config
+    residual = SharedFPN.from_config(dict(config, combine="residual"))
+    assert residual.combine == "residual"
+    # Saved before `combine` and `pyramid_levels` existed (release 0.1.0).
+    old = {k: v for k, v in config.items() if k not in ("combine", "pyramid_levels")}
+    old["levels"] = 2
+    with pytest.warns(DeprecationWarning, match="pyramid_levels"):
+        revived = SharedFPN.from_config(old)
+    assert (revived.combine, revived.pyramid_levels) == ("output", 2)
 
 
 def test_initial_weights_sum_to_one():
-    fpn = SharedFPN(RidgeMILABlock(num_heads=2), levels=3)
+    fpn = SharedFPN(RidgeMILABlock(num_heads=2), pyramid_levels=3)
     fpn(np.zeros((1, 16, 16, 16), "float32"))
     np.testing.assert_allclose(to_numpy(fpn.level_weights).sum(), 1.0, rtol=1e-6)
 
 
 def test_errors():
     with pytest.raises(ValueError, match="multiple of 4"):
-        SharedFPN(RidgeMILABlock(num_heads=2), levels=2)(np.zeros((1, 6, 8, 16), "float32"))
-    with pytest.raises(ValueError, match="levels"):
-        SharedFPN(RidgeMILABlock(), levels=-1)
+        SharedFPN(RidgeMILABlock(num_heads=2), pyramid_levels=2)(np.zeros((1, 6, 8, 16), "float32"))
+    with pytest.raises(ValueError, match="pyramid_levels"):
+        SharedFPN(RidgeMILABlock(), pyramid_levels=-1)
+    with pytest.raises(TypeError, match="pyramid_levels"):
+        SharedFPN(RidgeMILABlock(), pyramid_levels=2, levels=3)
     with pytest.raises(ValueError, match="upsample"):
         SharedFPN(RidgeMILABlock(), upsample="cubic")
     with pytest.raises(ValueError, match="combine"):

@@ -50,7 +50,7 @@ def test_boundary_depthwise_conv_gradients(kernel_size, mode):
     h, w, c, p = 7, 9, 3, kernel_size // 2
     x = rng.standard_normal((2, h, w, c)).astype("float32")
     r = rng.standard_normal((2, h, w, c)).astype("float32")
-    layer = BoundaryDepthwiseConv2D(kernel_size, mode=mode)
+    layer = BoundaryDepthwiseConv2D(kernel_size, boundary=mode)
     layer.build(x.shape)
     g_x, g_kernel = _input_and_kernel_gradients(layer, x, r)
 
@@ -80,12 +80,12 @@ def test_boundary_depthwise_conv_gradients(kernel_size, mode):
 
 @pytest.mark.parametrize("mode", ["reflect", "periodic", "zeros"])
 def test_boundary_depthwise_conv_contract(mode, tmp_path):
-    check_layer(lambda: BoundaryDepthwiseConv2D(3, mode=mode), (2, 6, 6, 4), tmp_path)
+    check_layer(lambda: BoundaryDepthwiseConv2D(3, boundary=mode), (2, 6, 6, 4), tmp_path)
 
 
 def test_periodic_conv_commutes_with_roll():
     x = np.random.default_rng(0).standard_normal((1, 8, 8, 2)).astype("float32")
-    conv = BoundaryDepthwiseConv2D(3, mode="periodic")
+    conv = BoundaryDepthwiseConv2D(3, boundary="periodic")
     y = to_numpy(conv(x))
     ys = to_numpy(conv(np.roll(x, (2, 3), axis=(1, 2))))
     np.testing.assert_allclose(np.roll(y, (2, 3), axis=(1, 2)), ys, rtol=1e-5, atol=1e-5)
@@ -106,4 +106,4 @@ def test_errors():
     with pytest.raises(ValueError, match="odd"):
         BoundaryDepthwiseConv2D(4)
     with pytest.raises(ValueError, match="boundary mode"):
-        BoundaryDepthwiseConv2D(3, mode="wrap")
+        BoundaryDepthwiseConv2D(3, boundary="wrap")

@@ -7,18 +7,34 @@ from layer_contract import to_numpy
 from keras_wavelit.losses import WaveletLoss
 
 
-def reference(y_true, y_pred, alpha, beta, wavelet="bior2.2"):
+def packet(x, wavelet, levels):
+    """The `4**levels` wavelet-packet subbands of a 2D array (periodization)."""
+    bands = [x]
+    for _ in range(levels):
+        bands = [
+            sub
+            for band in bands
+            for sub in (lambda c: (c[0], *c[1]))(pywt.dwt2(band, wavelet, mode="periodization"))
+        ]
+    return bands
+
+
+def reference(y_true, y_pred, alpha, beta, wavelet="bior2.2", levels=1, boundary="reflect"):
     d = (y_pred - y_true).astype("float64")
     mse = (d**2).mean(axis=(1, 2, 3, 4))
     b, t, h, w, c = d.shape
-    bands = np.zeros((b, 4))
+    nb = 4**levels
+    bands = np.zeros((b, nb))
     for i in range(b):
         coeffs = []
         for s in range(t):
             for f in range(c):
+                if boundary == "periodic":
+                    coeffs.append(packet(d[i, s, :, :, f], wavelet, levels))
+                    continue
                 ca, (ch, cv, cd) = pywt.dwt2(d[i, s, :, :, f], wavelet, mode="reflect")
                 coeffs.append([x[1:-1, 1:-1] for x in (ca, ch, cv, cd)])
-        for k in range(4):
+        for k in range(nb):
             bands[i, k] = np.mean([np.abs(cf[k]).mean() for cf in coeffs])
     return float(np.mean(alpha * mse + beta * bands.sum(-1)))
 
@@ -32,22 +48,51 @@ def test_matches_pywavelets_reference(alpha, beta):
     np.testing.assert_allclose(float(to_numpy(loss(y, p))), reference(y, p, alpha, beta), rtol=1e-5)
 
 
+@pytest.mark.parametrize("levels", [1, 2])
+def test_wavelet_levels_are_honoured(levels):
+    rng = np.random.default_rng(3)
+    y = rng.standard_normal((2, 1, 16, 16, 2)).astype("float32")
+    p = rng.standard_normal((2, 1, 16, 16, 2)).astype("float32")
+    loss = WaveletLoss(1.0, 1.0, wavelet="haar", wavelet_levels=levels, boundary="periodic")
+    ref = reference(y, p, 1.0, 1.0, "haar", levels, "periodic")
+    np.testing.assert_allclose(float(to_numpy(loss(y, p))), ref, rtol=1e-5)
+    if levels == 2:  # 16 subbands, not the 4 of one level
+        one = reference(y, p, 1.0, 1.0, "haar", 1, "periodic")
+        assert abs(ref - one) > 1e-2
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_float32_under_mixed_precision(policy):
+    keras.config.set_dtype_policy(policy)
+    rng = np.random.default_rng(4)
+    y = rng.standard_normal((2, 1, 8, 8, 2)).astype("float32")
+    p = keras.ops.cast(rng.standard_normal((2, 1, 8, 8, 2)), policy.split("_")[1])
+    value = WaveletLoss(wavelet_levels=2)(y, p)
+    assert keras.backend.standardize_dtype(value.dtype) == "float32"
+    assert np.isfinite(float(to_numpy(value)))
+    # Computed in float32 from the half-precision predictions.
+    ref = float(to_numpy(WaveletLoss(wavelet_levels=2)(y, to_numpy(keras.ops.cast(p, "float32")))))
+    np.testing.assert_allclose(float(to_numpy(value)), ref, rtol=1e-6)
+
+
 def test_zero_for_identical_and_4d_input():
     y = np.random.default_rng(1).standard_normal((2, 8, 8, 3)).astype("float32")
     assert float(to_numpy(WaveletLoss()(y, y))) == 0.0
 
 
 def test_serialization_and_compile():
-    loss = WaveletLoss(0.5, 2.0, wavelet="haar", levels=2, mode="periodic")
-    revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    loss = WaveletLoss(0.5, 2.0, wavelet="haar", wavelet_levels=2, boundary="periodic")
+    config = keras.saving.serialize_keras_object(loss)
+    revived = keras.saving.deserialize_keras_object(config)
     assert isinstance(revived, WaveletLoss)
-    assert (revived.alpha, revived.beta, revived.wavelet, revived.levels, revived.mode) == (
-        0.5,
-        2.0,
-        "haar",
-        2,
-        "periodic",
-    )
+    fields = ("alpha", "beta", "wavelet", "wavelet_levels", "boundary")
+    assert tuple(getattr(revived, f) for f in fields) == (0.5, 2.0, "haar", 2, "periodic")
+    # Release 0.1.0 configs spelled them `levels` and `mode`.
+    old = dict(config["config"])
+    old["levels"], old["mode"] = old.pop("wavelet_levels"), old.pop("boundary")
+    with pytest.warns(DeprecationWarning, match="wavelet_levels"):
+        revived = WaveletLoss.from_config(old)
+    assert tuple(getattr(revived, f) for f in fields) == (0.5, 2.0, "haar", 2, "periodic")
     inputs = keras.Input((1, 8, 8, 2))
     model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
     model.compile(optimizer="sgd", loss=loss)

@@ -3,10 +3,15 @@
 import keras
 from keras import ops
 
+from keras_wavelit import config as wavelit_config
+from keras_wavelit._deprecation import renamed_argument
+from keras_wavelit.ops.boundary import BOUNDARY_MODES
+from keras_wavelit.ops.boundary import check_boundary
 from keras_wavelit.ops.boundary import pad_spatial
 from keras_wavelit.ops.fusion_barrier import fusion_barrier
 
-CONV_MODES = ("reflect", "periodic", "zeros")
+#: Deprecated: the convolution supports every mode of `BOUNDARY_MODES`.
+CONV_MODES = BOUNDARY_MODES
 
 
 def _shifted_sum(x, kernel, h, w):
@@ -78,52 +83,74 @@ def _valid_depthwise(x, kernel, bias, h, w):
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
 class BoundaryDepthwiseConv2D(keras.layers.Layer):
-    """``k x k`` depthwise convolution with boundary-aware padding.
+    """`k x k` depthwise convolution with boundary-aware padding.
 
-    ``y[..., c] = b[c] + sum_{i,j} K[i, j, c] x_pad[.., i:i+H, j:j+W, c]``
-    (the kernel layout of ``keras.layers.DepthwiseConv2D``, ``(k, k, C, 1)``).
+    `y[..., c] = b[c] + sum_{i,j} K[i, j, c] x_pad[.., i:i+H, j:j+W, c]` (the
+    kernel layout of `keras.layers.DepthwiseConv2D`, `(k, k, C, 1)`).
 
-    Used for the CPE, LePE and MILA input convolutions of
-    :class:`RidgeMILABlock` (paper section 3.2, DESIGN 2.3). Periodic data
-    wraps around (implemented by gathering, since ``ops.pad`` has no wrap
-    mode on every backend); ``"reflect"`` mirrors; ``"zeros"`` is ordinary
-    ``"same"`` padding.
+    Used for the CPE, LePE and MILA input convolutions of `RidgeMILABlock`
+    (paper section 3.2, `docs/design.md` §2.3). Periodic data wraps around
+    (`ops.pad` has no wrap mode on every backend, so the padding is built
+    from slices); `"reflect"` and `"symmetric"` mirror; `"zeros"` is ordinary
+    `"same"` padding. With the CPU fast paths on
+    (`keras_wavelit.config.set_fast_paths`, `docs/design.md` §4) the XLA
+    backends run the convolution as a sum of shifted copies with a
+    hand-written gradient; otherwise it is `keras.ops.depthwise_conv`.
 
     Args:
         kernel_size: odd int. Defaults to 3.
-        mode: ``"reflect"`` (default), ``"periodic"`` or ``"zeros"``.
+        boundary: one of `"reflect"` (default), `"periodic"`, `"symmetric"`,
+            `"zeros"`. (Deprecated name: `mode`.)
         use_bias: bool. Defaults to True.
         kernel_initializer: initializer of the depthwise kernel.
         **kwargs: base layer keyword arguments.
 
     Call arguments:
-        inputs: tensor ``(B, H, W, C)``.
+        inputs: tensor `(B, H, W, C)`.
 
     Returns:
-        Tensor ``(B, H, W, C)``.
+        Tensor `(B, H, W, C)`.
 
     Example:
 
-    >>> conv = BoundaryDepthwiseConv2D(3, mode="periodic")
-    >>> tuple(conv(np.zeros((1, 8, 8, 4), "float32")).shape)
-    (1, 8, 8, 4)
+    ```python
+    import numpy as np
+    import keras_wavelit as kw
+
+    conv = kw.layers.BoundaryDepthwiseConv2D(3, boundary="periodic")
+    y = conv(np.zeros((1, 8, 8, 4), "float32"))  # (1, 8, 8, 4)
+    ```
     """
 
     def __init__(
         self,
         kernel_size=3,
-        mode="reflect",
+        boundary="reflect",
         use_bias=True,
         kernel_initializer="glorot_uniform",
         **kwargs,
     ):
+        boundary = renamed_argument(
+            "BoundaryDepthwiseConv2D",
+            kwargs,
+            "mode",
+            "boundary",
+            None if boundary == "reflect" else boundary,
+            "reflect",
+        )
         super().__init__(**kwargs)
-        if mode not in CONV_MODES:
-            raise ValueError(f"Unknown boundary mode {mode!r}; expected one of {CONV_MODES}.")
+        check_boundary(boundary, BOUNDARY_MODES, "BoundaryDepthwiseConv2D")
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
+            raise ValueError(
+                f"BoundaryDepthwiseConv2D: `kernel_size` must be a positive odd int, "
+                f"got {kernel_size!r}."
+            )
         if kernel_size % 2 != 1:
-            raise ValueError(f"`kernel_size` must be odd, got {kernel_size}.")
+            raise ValueError(
+                f"BoundaryDepthwiseConv2D: `kernel_size` must be odd, got {kernel_size}."
+            )
         self.kernel_size = kernel_size
-        self.mode = mode
+        self.boundary = boundary
         self.use_bias = use_bias
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
@@ -145,13 +172,16 @@ class BoundaryDepthwiseConv2D(keras.layers.Layer):
         h, w = inputs.shape[1], inputs.shape[2]
         # The padded input is materialized: fused into the k*k shifted reads,
         # the padding's concatenation or gather is redone for every read.
-        x = fusion_barrier(pad_spatial(inputs, self.kernel_size // 2, self.mode))
-        kernel = ops.cast(self.depthwise_kernel[..., 0], x.dtype)  # (k, k, C)
-        channels = kernel.shape[-1]
+        x = fusion_barrier(pad_spatial(inputs, self.kernel_size // 2, self.boundary))
+        channels = inputs.shape[-1]
         if self.bias is not None:
             bias = ops.cast(self.bias, x.dtype)
         else:
             bias = ops.zeros((channels,), dtype=x.dtype)
+        if not wavelit_config.fast_path_enabled("shifted_sum_conv"):
+            kernel = ops.cast(self.depthwise_kernel, x.dtype)  # (k, k, C, 1)
+            return ops.depthwise_conv(x, kernel, strides=1, padding="valid") + bias
+        kernel = ops.cast(self.depthwise_kernel[..., 0], x.dtype)  # (k, k, C)
         if keras.backend.backend() in ("jax", "tensorflow"):
             return _valid_depthwise(x, kernel, bias, h, w)
         # PyTorch runs eagerly: autodiff of the shifted sum is as fast.
@@ -165,7 +195,7 @@ class BoundaryDepthwiseConv2D(keras.layers.Layer):
         config.update(
             {
                 "kernel_size": self.kernel_size,
-                "mode": self.mode,
+                "boundary": self.boundary,
                 "use_bias": self.use_bias,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             }

@@ -1,19 +1,27 @@
-"""2D discrete wavelet transform layers (paper section 3.1, DESIGN 2.1)."""
+"""2D discrete wavelet transform layers (paper section 3.1, `docs/design.md` §2.1)."""
 
 import keras
 import numpy as np
 from keras import ops
 
+from keras_wavelit._deprecation import renamed_argument
+from keras_wavelit.ops.boundary import check_boundary
 from keras_wavelit.ops.boundary import pad_axis
+from keras_wavelit.ops.wavelet_filters import WAVELET_BOUNDARIES
 from keras_wavelit.ops.wavelet_filters import WaveletFilterBank
 
 SUBBANDS = ("LL", "LH", "HL", "HH")
 
 
-def _check_levels(levels):
-    if not isinstance(levels, (int, np.integer)) or levels < 1:
-        raise ValueError(f"`levels` must be an integer >= 1, got {levels!r}.")
+def _check_levels(levels, owner="DWT2D"):
+    if isinstance(levels, bool) or not isinstance(levels, (int, np.integer)) or levels < 1:
+        raise ValueError(f"{owner}: `wavelet_levels` must be an integer >= 1, got {levels!r}.")
     return int(levels)
+
+
+def _given(value, default):
+    # `renamed_argument` takes None for "not given under the new name".
+    return None if value == default else value
 
 
 def _check_spatial(shape, multiple, what):
@@ -27,7 +35,7 @@ def _check_spatial(shape, multiple, what):
         if n is not None and n % multiple:
             raise ValueError(
                 f"{what}: input {name} {n} (shape {tuple(shape)}) is not a "
-                f"multiple of {multiple} = 2**levels. Resize or pad the "
+                f"multiple of {multiple} = 2**wavelet_levels. Resize or pad the "
                 f"fields to a multiple of {multiple}."
             )
 
@@ -36,59 +44,73 @@ def _check_spatial(shape, multiple, what):
 class DWT2D(keras.layers.Layer):
     """Multi-level 2D discrete wavelet transform (lossless tokenization).
 
-    Implements the wavelet tokenization of paper section 3.1. One level maps
-    ``(B, H, W, C)`` to ``(B, H/2, W/2, 4C)``; ``levels = L`` applies the
-    level to every band again (a full wavelet-packet tree), giving
-    ``(B, H/2^L, W/2^L, 4^L C)``. Output channels are grouped per input
-    channel: channel ``c`` occupies ``4c .. 4c + 3`` in the subband order
-    ``LL, LH, HL, HH`` (PyWavelets' ``cA, cH, cV, cD``: ``LH`` is lowpass
-    along the width and highpass along the height). With ``levels = 2``
-    channel ``(4c + s1) * 4 + s2`` holds band ``s2`` of band ``s1``.
+    Implements the wavelet tokenization of paper section 3.1
+    (`docs/design.md` §2.1). One level maps `(B, H, W, C)` to
+    `(B, H/2, W/2, 4C)`; `wavelet_levels = L` applies the level to every band
+    again (a full wavelet-packet tree), giving `(B, H/2^L, W/2^L, 4^L C)`.
+    Output channels are grouped per input channel: channel `c` occupies
+    `4c .. 4c + 3` in the subband order `LL, LH, HL, HH` (PyWavelets'
+    `cA, cH, cV, cD`: `LH` is lowpass along the width and highpass along the
+    height). With `wavelet_levels = 2` channel `(4c + s1) * 4 + s2` holds band
+    `s2` of band `s1`.
 
-    The transform is a stride-2 convolution, per channel, with fixed kernels built
-    from ``pywt.Wavelet(wavelet).filter_bank`` (no trainable weights), after an
-    exact boundary extension. With ``mode="periodic"`` the coefficients equal
-    ``pywt.dwt2(x, wavelet, mode="periodization")``; with ``mode="reflect"``
-    they equal ``pywt.dwt2(x, wavelet, mode="reflect")`` with the extra border
-    coefficients of PyWavelets dropped. :class:`IDWT2D` inverts it exactly.
+    The transform is a stride-2 convolution, per channel, with fixed kernels
+    built from `pywt.Wavelet(wavelet).filter_bank` (no trainable weights),
+    after an exact boundary extension. With `boundary="periodic"` the
+    coefficients equal `pywt.dwt2(x, wavelet, mode="periodization")`; with
+    `boundary="reflect"` they equal `pywt.dwt2(x, wavelet, mode="reflect")`
+    with the extra border coefficients of PyWavelets dropped. `IDWT2D`
+    inverts it exactly.
 
     Args:
-        wavelet: str, a PyWavelets wavelet name. Defaults to ``"bior2.2"``.
-        levels: int >= 1, number of decomposition levels. Defaults to 1.
-        mode: ``"reflect"`` (whole-sample symmetric, default; ``haar`` and
-            symmetric odd-length biorthogonal wavelets) or ``"periodic"``
-            (any wavelet).
-        **kwargs: base layer keyword arguments (``name``, ``dtype``, ...).
+        wavelet: str, a PyWavelets wavelet name. Defaults to `"bior2.2"`.
+        wavelet_levels: int >= 1, number of decomposition levels. Defaults
+            to 1. (Deprecated name: `levels`.)
+        boundary: `"reflect"` (whole-sample symmetric, default; `haar` and
+            symmetric odd-length biorthogonal wavelets) or `"periodic"` (any
+            wavelet). (Deprecated name: `mode`.)
+        **kwargs: base layer keyword arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        inputs: tensor ``(B, H, W, C)`` with ``H`` and ``W`` multiples of
-            ``2**levels``.
+        inputs: tensor `(B, H, W, C)` with `H` and `W` multiples of
+            `2**wavelet_levels`.
 
     Returns:
-        Tensor ``(B, H / 2**levels, W / 2**levels, 4**levels * C)``.
+        Tensor `(B, H / 2**L, W / 2**L, 4**L * C)` with `L = wavelet_levels`.
 
     Example:
 
-    >>> x = np.random.rand(2, 32, 32, 3).astype("float32")
-    >>> coeffs = DWT2D("bior2.2", levels=1)(x)
-    >>> tuple(coeffs.shape)
-    (2, 16, 16, 12)
-    >>> x_back = IDWT2D("bior2.2", levels=1)(coeffs)   # equals x
+    ```python
+    import numpy as np
+    import keras_wavelit as kw
+
+    x = np.random.rand(2, 16, 16, 3).astype("float32")
+    coeffs = kw.layers.DWT2D("bior2.2", wavelet_levels=1)(x)  # (2, 8, 8, 12)
+    x_back = kw.layers.IDWT2D("bior2.2", wavelet_levels=1)(coeffs)  # equals x
+    ```
     """
 
-    def __init__(self, wavelet="bior2.2", levels=1, mode="reflect", **kwargs):
+    def __init__(self, wavelet="bior2.2", wavelet_levels=1, boundary="reflect", **kwargs):
+        wavelet_levels = renamed_argument(
+            "DWT2D", kwargs, "levels", "wavelet_levels", _given(wavelet_levels, 1), 1
+        )
+        boundary = renamed_argument(
+            "DWT2D", kwargs, "mode", "boundary", _given(boundary, "reflect"), "reflect"
+        )
+        wavelet_levels = _check_levels(wavelet_levels, "DWT2D")
+        check_boundary(boundary, WAVELET_BOUNDARIES, "DWT2D")
         super().__init__(**kwargs)
         self.wavelet = wavelet
-        self.levels = _check_levels(levels)
-        self.mode = mode
-        self.filter_bank = WaveletFilterBank(wavelet, mode)
+        self.wavelet_levels = wavelet_levels
+        self.boundary = boundary
+        self.filter_bank = WaveletFilterBank(wavelet, boundary)
         self._kernel_2d = self.filter_bank.analysis_kernel_2d()
         self.supports_masking = False
 
     def _one_level(self, x):
         pad = self.filter_bank.analysis_pad
-        x = pad_axis(x, 1, pad, pad, self.mode)
-        x = pad_axis(x, 2, pad, pad, self.mode)
+        x = pad_axis(x, 1, pad, pad, self.boundary)
+        x = pad_axis(x, 2, pad, pad, self.boundary)
         hp, wp, c = x.shape[1], x.shape[2], x.shape[3]
         # Channels move into the batch so that one small ordinary convolution
         # (fast on every backend, gradient included) filters every channel.
@@ -102,81 +124,100 @@ class DWT2D(keras.layers.Layer):
         return ops.reshape(y, (-1, h, w, 4 * c))
 
     def call(self, inputs):
-        _check_spatial(inputs.shape, 2**self.levels, self.__class__.__name__)
+        _check_spatial(inputs.shape, 2**self.wavelet_levels, self.__class__.__name__)
         x = inputs
-        for _ in range(self.levels):
+        for _ in range(self.wavelet_levels):
             x = self._one_level(x)
         return x
 
     def compute_output_shape(self, input_shape):
-        _check_spatial(input_shape, 2**self.levels, self.__class__.__name__)
+        _check_spatial(input_shape, 2**self.wavelet_levels, self.__class__.__name__)
         b, h, w, c = input_shape
-        f = 2**self.levels
+        f = 2**self.wavelet_levels
         return (
             b,
             None if h is None else h // f,
             None if w is None else w // f,
-            None if c is None else c * 4**self.levels,
+            None if c is None else c * 4**self.wavelet_levels,
         )
 
     def get_config(self):
         config = super().get_config()
-        config.update({"wavelet": self.wavelet, "levels": self.levels, "mode": self.mode})
+        config.update(
+            {
+                "wavelet": self.wavelet,
+                "wavelet_levels": self.wavelet_levels,
+                "boundary": self.boundary,
+            }
+        )
         return config
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
 class IDWT2D(keras.layers.Layer):
-    """Exact inverse of :class:`DWT2D` (paper section 3.1, DESIGN 2.1).
+    """Exact inverse of `DWT2D` (paper section 3.1, `docs/design.md` §2.1).
 
-    Maps ``(B, h, w, 4**levels * C)`` coefficients in :class:`DWT2D`'s
-    channel order back to ``(B, 2**levels h, 2**levels w, C)``. Each level
-    extends every subband with the symmetry the forward transform gives it
-    (for ``mode="reflect"``: lowpass bands whole-sample on the left and
+    Maps `(B, h, w, 4**L * C)` coefficients in `DWT2D`'s channel order back
+    to `(B, 2**L h, 2**L w, C)` with `L = wavelet_levels`. Each level extends
+    every subband with the symmetry the forward transform gives it (for
+    `boundary="reflect"`: lowpass bands whole-sample on the left and
     half-sample on the right, highpass bands the opposite; periodic wrap for
-    ``mode="periodic"``), then applies the polyphase synthesis filters of
-    ``pywt.Wavelet(wavelet).filter_bank`` as one stride-1 convolution whose
+    `boundary="periodic"`), then applies the polyphase synthesis filters of
+    `pywt.Wavelet(wavelet).filter_bank` as one stride-1 convolution whose
     four outputs are the four output phases.
 
     Args:
-        wavelet: str, PyWavelets wavelet name. Defaults to ``"bior2.2"``.
-        levels: int >= 1. Defaults to 1.
-        mode: ``"reflect"`` (default) or ``"periodic"``; must match the
-            forward transform.
+        wavelet: str, PyWavelets wavelet name. Defaults to `"bior2.2"`.
+        wavelet_levels: int >= 1. Defaults to 1. (Deprecated name: `levels`.)
+        boundary: `"reflect"` (default) or `"periodic"`; must match the
+            forward transform. (Deprecated name: `mode`.)
         **kwargs: base layer keyword arguments.
 
     Call arguments:
-        inputs: tensor ``(B, h, w, 4**levels * C)``.
+        inputs: tensor `(B, h, w, 4**wavelet_levels * C)`.
 
     Returns:
-        Tensor ``(B, h * 2**levels, w * 2**levels, C)``.
+        Tensor `(B, h * 2**wavelet_levels, w * 2**wavelet_levels, C)`.
 
     Example:
 
-    >>> coeffs = DWT2D(levels=2)(np.random.rand(1, 16, 16, 2).astype("float32"))
-    >>> tuple(IDWT2D(levels=2)(coeffs).shape)
-    (1, 16, 16, 2)
+    ```python
+    import numpy as np
+    import keras_wavelit as kw
+
+    x = np.random.rand(1, 16, 16, 2).astype("float32")
+    coeffs = kw.layers.DWT2D(wavelet_levels=2)(x)  # (1, 4, 4, 32)
+    x_back = kw.layers.IDWT2D(wavelet_levels=2)(coeffs)  # (1, 16, 16, 2), equals x
+    ```
     """
 
-    def __init__(self, wavelet="bior2.2", levels=1, mode="reflect", **kwargs):
+    def __init__(self, wavelet="bior2.2", wavelet_levels=1, boundary="reflect", **kwargs):
+        wavelet_levels = renamed_argument(
+            "IDWT2D", kwargs, "levels", "wavelet_levels", _given(wavelet_levels, 1), 1
+        )
+        boundary = renamed_argument(
+            "IDWT2D", kwargs, "mode", "boundary", _given(boundary, "reflect"), "reflect"
+        )
+        wavelet_levels = _check_levels(wavelet_levels, "IDWT2D")
+        check_boundary(boundary, WAVELET_BOUNDARIES, "IDWT2D")
         super().__init__(**kwargs)
         self.wavelet = wavelet
-        self.levels = _check_levels(levels)
-        self.mode = mode
-        self.filter_bank = WaveletFilterBank(wavelet, mode)
+        self.wavelet_levels = wavelet_levels
+        self.boundary = boundary
+        self.filter_bank = WaveletFilterBank(wavelet, boundary)
         self._kernel_2d = self.filter_bank.synthesis_kernel_2d()
 
     def _check_input(self, shape):
         if len(shape) != 4:
             raise ValueError(
-                f"IDWT2D expects rank-4 coefficients (B, h, w, 4**levels * C); "
+                f"IDWT2D expects rank-4 coefficients (B, h, w, 4**wavelet_levels * C); "
                 f"got shape {tuple(shape)}."
             )
         c = shape[-1]
-        if c is not None and c % (4**self.levels):
+        if c is not None and c % (4**self.wavelet_levels):
             raise ValueError(
-                f"IDWT2D(levels={self.levels}) needs a channel count that is a "
-                f"multiple of {4**self.levels}; got shape {tuple(shape)}."
+                f"IDWT2D(wavelet_levels={self.wavelet_levels}) needs a channel count that "
+                f"is a multiple of {4**self.wavelet_levels}; got shape {tuple(shape)}."
             )
 
     def _one_level(self, x):
@@ -207,22 +248,28 @@ class IDWT2D(keras.layers.Layer):
     def call(self, inputs):
         self._check_input(inputs.shape)
         x = inputs
-        for _ in range(self.levels):
+        for _ in range(self.wavelet_levels):
             x = self._one_level(x)
         return x
 
     def compute_output_shape(self, input_shape):
         self._check_input(input_shape)
         b, h, w, c = input_shape
-        f = 2**self.levels
+        f = 2**self.wavelet_levels
         return (
             b,
             None if h is None else h * f,
             None if w is None else w * f,
-            None if c is None else c // 4**self.levels,
+            None if c is None else c // 4**self.wavelet_levels,
         )
 
     def get_config(self):
         config = super().get_config()
-        config.update({"wavelet": self.wavelet, "levels": self.levels, "mode": self.mode})
+        config.update(
+            {
+                "wavelet": self.wavelet,
+                "wavelet_levels": self.wavelet_levels,
+                "boundary": self.boundary,
+            }
+        )
         return config

@@ -1,25 +1,30 @@
 """The WaveLiT mixer block: ridge linear attention in a MILA block.
 
-Paper section 3.2 and Appendix I.2 (Table 14); DESIGN 2.3.
+Paper section 3.2 and Appendix I.2 (Table 14); `docs/design.md` §2.3.
 """
 
 import keras
 from keras import ops
 
+from keras_wavelit._deprecation import renamed_argument
 from keras_wavelit.layers.boundary_depthwise_conv import BoundaryDepthwiseConv2D
 from keras_wavelit.layers.drop_path import DropPath
 from keras_wavelit.layers.ridge_linear_attention import RidgeLinearAttention
+from keras_wavelit.layers.ridge_linear_attention import legacy_attention_config
+from keras_wavelit.layers.ridge_linear_attention import resolve_attention_state
+from keras_wavelit.ops.boundary import BOUNDARY_MODES
+from keras_wavelit.ops.boundary import check_boundary
 from keras_wavelit.ops.fusion_barrier import gradient_fusion_barrier
 
 
 def _exact_gelu(x):
-    """``x * Phi(x)`` (exact, not the tanh approximation) through ``erf``.
+    """`x * Phi(x)` (exact, not the tanh approximation) through `erf`.
 
-    ``keras.ops.gelu(x, approximate=False)`` goes through ``erfc`` on the
-    XLA backends, a two-branch expansion; ``erf`` is one polynomial. Same
-    function (they agree to 5e-7 in float32); the TensorFlow training step of
-    ``WaveLiT(size="1.2M")`` at 64x64 went from 2.84 s to 2.61 s on one CPU
-    thread (``benchmarks/model_throughput.py``).
+    `keras.ops.gelu(x, approximate=False)` goes through `erfc` on the XLA
+    backends, a two-branch expansion; `erf` is one polynomial. Same function
+    (they agree to 5e-7 in float32); the TensorFlow training step of
+    `WaveLiT(size="1.2M")` at 64x64 went from 2.84 s to 2.61 s on one CPU
+    thread (`benchmarks/model_throughput.py`).
     """
     return 0.5 * x * (1.0 + ops.erf(x * 0.7071067811865476))
 
@@ -28,20 +33,22 @@ def _exact_gelu(x):
 class RidgeMILABlock(keras.layers.Layer):
     """Ridge-corrected linear attention mixer with RoPE, CPE, LePE and MILA.
 
-    On tokens ``x (B, h, w, dim)``:
+    The mixer block of paper section 3.2 (`docs/design.md` §2.3). On tokens
+    `x (B, h, w, dim)`:
 
-    1. CPE (``cpe``): ``x = x + DWConv3x3(x)``; ``shortcut = x``.
-    2. ``u = LayerNorm(x)``.
-    3. MILA gate (``mila``): ``g = SiLU(Dense(u))``;
-       ``u = SiLU(DWConv3x3(Dense(u)))``.
-    4. ``a = RidgeLinearAttention(u)``;
-       ``x = shortcut + DropPath(Dense(a * g))`` (``Dense(a)`` without MILA).
-    5. CPE again (``cpe``): ``x = x + DWConv3x3(x)``.
-    6. ``x = x + DropPath(MLP(LayerNorm(x)))``, MLP = Dense(r dim), GELU,
+    1. CPE (`cpe`): `x = x + DWConv3x3(x)`; `shortcut = x`.
+    2. `u = LayerNorm(x)`.
+    3. MILA gate (`mila`): `g = SiLU(Dense(u))`;
+       `u = SiLU(DWConv3x3(Dense(u)))`.
+    4. `a = RidgeLinearAttention(u)`;
+       `x = shortcut + DropPath(Dense(a * g))` (`Dense(a)` without MILA).
+    5. CPE again (`cpe`): `x = x + DWConv3x3(x)`.
+    6. `x = x + DropPath(MLP(LayerNorm(x)))`, MLP = Dense(r dim), GELU,
        Dense(dim).
 
     Each switch is a constructor argument, so every row of the paper's
-    Table 14 is one configuration:
+    Table 14 is one configuration (`ridge=False` is the vanilla state of
+    Eq. 5, `attention_state="vanilla"`):
 
     | row | ridge | kernel_gate | lepe | cpe | mila |
     |-----|-------|-------------|------|-----|------|
@@ -57,32 +64,47 @@ class RidgeMILABlock(keras.layers.Layer):
 
     Args:
         num_heads: int. Defaults to 4.
-        mlp_ratio: float, hidden width of the MLP relative to ``dim``.
-        drop_path: float, stochastic-depth rate of both residual branches.
-        attention: ``"linear"`` (default) or ``"softmax"``.
-        ridge, ridge_lambda, rope, kernel_gate, lepe, value_projection,
-            solver: see :class:`RidgeLinearAttention`.
+        mlp_ratio: float > 0, hidden width of the MLP relative to `dim`.
+        drop_path: float in `[0, 1)`, stochastic-depth rate of both residual
+            branches.
+        attention: `"linear"` (default) or `"softmax"`.
+        attention_state: `"ridge"` (default), `"vanilla"`, `"mlla"`,
+            `"least_squares"` or `"fixed_ridge"`; see
+            `RidgeLinearAttention`.
+        ridge: optional bool shorthand for `attention_state` (`False`: the
+            vanilla state).
+        ridge_lambda: float, see `RidgeLinearAttention`.
+        min_ridge_lambda: float, lower bound of `lambda`, see
+            `RidgeLinearAttention`.
+        rope: bool, 2D RoPE on queries and keys.
+        kernel_gate: bool, the attention's output gate.
+        lepe: bool, the attention's LePE convolution.
         cpe: bool, conditional positional encoding. Defaults to True.
         mila: bool, MILA gating and input convolution. Defaults to True.
-        mode: boundary mode of every depthwise convolution: ``"reflect"``
-            (default), ``"periodic"`` (wraps, for periodic data) or
-            ``"zeros"``.
+        value_projection: bool, see `RidgeLinearAttention`.
+        boundary: boundary mode of every depthwise convolution: `"reflect"`
+            (default), `"periodic"` (wraps, for periodic data), `"symmetric"`
+            or `"zeros"`. (Deprecated name: `mode`.)
+        solver: see `RidgeLinearAttention`.
         layer_norm_epsilon: float. Defaults to 1e-6.
         **kwargs: base layer keyword arguments.
 
     Call arguments:
-        inputs: tokens ``(B, h, w, dim)``; any grid.
+        inputs: tokens `(B, h, w, dim)`; any grid.
         training: bool, enables DropPath.
 
     Returns:
-        Tensor ``(B, h, w, dim)``.
+        Tensor `(B, h, w, dim)`.
 
     Example:
 
-    >>> block = RidgeMILABlock(num_heads=4)
-    >>> y = block(np.random.rand(2, 16, 16, 64).astype("float32"))
-    >>> tuple(y.shape)
-    (2, 16, 16, 64)
+    ```python
+    import numpy as np
+    import keras_wavelit as kw
+
+    block = kw.layers.RidgeMILABlock(num_heads=2)
+    y = block(np.random.rand(2, 8, 8, 16).astype("float32"))  # (2, 8, 8, 16)
+    ```
     """
 
     def __init__(
@@ -91,39 +113,61 @@ class RidgeMILABlock(keras.layers.Layer):
         mlp_ratio=4.0,
         drop_path=0.0,
         attention="linear",
-        ridge=True,
+        attention_state="ridge",
+        ridge=None,
         ridge_lambda=1.0,
+        min_ridge_lambda=1e-3,
         rope=True,
         kernel_gate=True,
         lepe=True,
         cpe=True,
         mila=True,
         value_projection=False,
-        mode="reflect",
+        boundary="reflect",
         solver="auto",
         layer_norm_epsilon=1e-6,
         **kwargs,
     ):
+        boundary = renamed_argument(
+            "RidgeMILABlock",
+            kwargs,
+            "mode",
+            "boundary",
+            None if boundary == "reflect" else boundary,
+            "reflect",
+        )
         super().__init__(**kwargs)
+        if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1:
+            raise ValueError(
+                f"RidgeMILABlock: `num_heads` must be an integer >= 1, got {num_heads!r}."
+            )
+        if not mlp_ratio > 0:
+            raise ValueError(f"RidgeMILABlock: `mlp_ratio` must be > 0, got {mlp_ratio!r}.")
+        if not 0.0 <= drop_path < 1.0:
+            raise ValueError(f"RidgeMILABlock: `drop_path` must be in [0, 1), got {drop_path!r}.")
+        check_boundary(boundary, BOUNDARY_MODES, "RidgeMILABlock")
+        attention_state = resolve_attention_state(attention_state, ridge, "RidgeMILABlock")
         self.num_heads = num_heads
         self.mlp_ratio = mlp_ratio
         self.drop_path = drop_path
         self.attention = attention
-        self.ridge = ridge
+        self.attention_state = attention_state
+        self.ridge = attention_state in ("ridge", "least_squares", "fixed_ridge")
         self.ridge_lambda = ridge_lambda
+        self.min_ridge_lambda = min_ridge_lambda
         self.rope = rope
         self.kernel_gate = kernel_gate
         self.lepe = lepe
         self.cpe = cpe
         self.mila = mila
         self.value_projection = value_projection
-        self.mode = mode
+        self.boundary = boundary
         self.solver = solver
         self.layer_norm_epsilon = layer_norm_epsilon
         policy = self.dtype_policy
 
         def conv(name):
-            return BoundaryDepthwiseConv2D(3, mode=mode, dtype=policy, name=name)
+            return BoundaryDepthwiseConv2D(3, boundary=boundary, dtype=policy, name=name)
 
         self.cpe1 = conv("cpe_1") if cpe else None
         self.cpe2 = conv("cpe_2") if cpe else None
@@ -136,13 +180,14 @@ class RidgeMILABlock(keras.layers.Layer):
         self.attn = RidgeLinearAttention(
             num_heads=num_heads,
             attention=attention,
-            ridge=ridge,
+            attention_state=attention_state,
             ridge_lambda=ridge_lambda,
+            min_ridge_lambda=min_ridge_lambda,
             rope=rope,
             kernel_gate=kernel_gate,
             lepe=lepe,
             value_projection=value_projection,
-            mode=mode,
+            boundary=boundary,
             solver=solver,
             dtype=policy,
             name="attention",
@@ -229,17 +274,23 @@ class RidgeMILABlock(keras.layers.Layer):
                 "mlp_ratio": self.mlp_ratio,
                 "drop_path": self.drop_path,
                 "attention": self.attention,
-                "ridge": self.ridge,
+                "attention_state": self.attention_state,
                 "ridge_lambda": self.ridge_lambda,
+                "min_ridge_lambda": self.min_ridge_lambda,
                 "rope": self.rope,
                 "kernel_gate": self.kernel_gate,
                 "lepe": self.lepe,
                 "cpe": self.cpe,
                 "mila": self.mila,
                 "value_projection": self.value_projection,
-                "mode": self.mode,
+                "boundary": self.boundary,
                 "solver": self.solver,
                 "layer_norm_epsilon": self.layer_norm_epsilon,
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Saved before `attention_state`: `ridge=False` was MLLA's attention.
+        return cls(**legacy_attention_config(config))

@@ -3,39 +3,55 @@
 import keras
 from keras import ops
 
+from keras_wavelit._deprecation import renamed_argument
 from keras_wavelit.layers.dwt import DWT2D
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
 class WaveletLoss(keras.losses.Loss):
-    """``alpha * MSE + beta * sum_subbands mean |DWT(y_pred) - DWT(y_true)|``.
+    """`alpha * MSE + beta * sum_subbands mean |DWT(y_pred) - DWT(y_true)|`.
 
-    The DWT is the library's :class:`~keras_wavelit.layers.DWT2D`. For each
-    sample, the MSE is the mean over steps, space and fields; the wavelet
-    term is, for each of the ``4^levels`` subbands, the mean absolute
-    coefficient difference over steps, space and fields, summed over the
-    subbands. ``alpha=1, beta=1`` is the paper's choice (Appendix D).
+    The loss of paper section 3.4 (`docs/design.md` §2.5). The DWT is the
+    library's `DWT2D` with `wavelet_levels` levels (a full wavelet-packet
+    tree: `4**wavelet_levels` subbands). For each sample, the MSE is the mean
+    over steps, space and fields; the wavelet term is, for each subband, the
+    mean absolute coefficient difference over steps, space and fields,
+    summed over the subbands. `alpha=1, beta=1` is the paper's choice
+    (Appendix D). The loss is computed in float32 whatever the inputs' dtype
+    (under `mixed_bfloat16` or `mixed_float16` a model's predictions are
+    half precision), so both terms keep full precision.
 
     Args:
         alpha: float, weight of the pixel-space MSE. Defaults to 1.0.
         beta: float, weight of the wavelet L1 term. Defaults to 1.0.
-        wavelet: str. Defaults to ``"bior2.2"``.
-        levels: int >= 1. Defaults to 1.
-        mode: ``"reflect"`` (default) or ``"periodic"``.
-        reduction, name, dtype: as for ``keras.losses.Loss``.
+        wavelet: str, a PyWavelets wavelet name. Defaults to `"bior2.2"`.
+        wavelet_levels: int >= 1, DWT levels. Defaults to 1. (Deprecated
+            name: `levels`.)
+        boundary: `"reflect"` (default) or `"periodic"`, the DWT's boundary
+            mode; use the model's. (Deprecated name: `mode`.)
+        reduction: as for `keras.losses.Loss`.
+        name: str, the loss's name.
+        dtype: as for `keras.losses.Loss`, the dtype of the reduced loss;
+            both terms are computed in float32 regardless.
 
     Call arguments:
-        y_true, y_pred: ``(B, T, H, W, C)`` or ``(B, H, W, C)``.
+        y_true: `(B, T, H, W, C)` or `(B, H, W, C)`, `H` and `W` multiples of
+            `2**wavelet_levels`.
+        y_pred: the same shape.
 
     Returns:
-        The reduced loss (a scalar with the default reduction).
+        The reduced loss (a float32 scalar with the default reduction).
 
     Example:
 
-    >>> loss = WaveletLoss(alpha=1.0, beta=1.0)
-    >>> y = np.random.rand(2, 1, 16, 16, 3).astype("float32")
-    >>> float(loss(y, y))
-    0.0
+    ```python
+    import numpy as np
+    import keras_wavelit as kw
+
+    loss = kw.losses.WaveletLoss(alpha=1.0, beta=1.0, wavelet_levels=2)
+    y = np.random.rand(2, 1, 16, 16, 3).astype("float32")
+    assert float(loss(y, y)) == 0.0
+    ```
     """
 
     def __init__(
@@ -43,23 +59,50 @@ class WaveletLoss(keras.losses.Loss):
         alpha=1.0,
         beta=1.0,
         wavelet="bior2.2",
-        levels=1,
-        mode="reflect",
+        wavelet_levels=1,
+        boundary="reflect",
         reduction="sum_over_batch_size",
         name="wavelet_loss",
         dtype=None,
+        **kwargs,
     ):
+        wavelet_levels = renamed_argument(
+            "WaveletLoss",
+            kwargs,
+            "levels",
+            "wavelet_levels",
+            None if wavelet_levels == 1 else wavelet_levels,
+            1,
+        )
+        boundary = renamed_argument(
+            "WaveletLoss",
+            kwargs,
+            "mode",
+            "boundary",
+            None if boundary == "reflect" else boundary,
+            "reflect",
+        )
+        if kwargs:
+            raise TypeError(f"WaveletLoss got unexpected arguments {sorted(kwargs)}.")
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.alpha = alpha
         self.beta = beta
         self.wavelet = wavelet
-        self.levels = levels
-        self.mode = mode
-        self.dwt = DWT2D(wavelet, levels, mode)
+        self.dwt = DWT2D(wavelet, wavelet_levels, boundary, dtype="float32")
+        self.wavelet_levels = self.dwt.wavelet_levels
+        self.boundary = boundary
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        # Keras casts the inputs to the loss's dtype (the global policy's
+        # compute dtype, e.g. bfloat16) before `call`: cast them to float32
+        # first so that the loss is computed and returned in float32.
+        y_true = ops.cast(y_true, "float32")
+        y_pred = ops.cast(y_pred, "float32")
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
 
     def call(self, y_true, y_pred):
-        y_pred = ops.convert_to_tensor(y_pred)
-        y_true = ops.cast(y_true, y_pred.dtype)
+        y_pred = ops.cast(y_pred, "float32")
+        y_true = ops.cast(y_true, "float32")
         if len(y_pred.shape) not in (4, 5):
             raise ValueError(
                 "WaveletLoss expects (B, T, H, W, C) or (B, H, W, C) tensors; "
@@ -75,7 +118,7 @@ class WaveletLoss(keras.losses.Loss):
             return self.alpha * mse
         # The DWT is linear: transform the difference once.
         coeffs = self.dwt(ops.reshape(diff, (-1, h, w, c)))
-        nb = 4**self.levels
+        nb = 4**self.wavelet_levels
         coeffs = ops.reshape(coeffs, (-1, t, coeffs.shape[1], coeffs.shape[2], c, nb))
         per_band = ops.mean(ops.abs(coeffs), axis=(1, 2, 3, 4))  # (B, nb)
         return self.alpha * mse + self.beta * ops.sum(per_band, axis=-1)
@@ -87,8 +130,8 @@ class WaveletLoss(keras.losses.Loss):
                 "alpha": self.alpha,
                 "beta": self.beta,
                 "wavelet": self.wavelet,
-                "levels": self.levels,
-                "mode": self.mode,
+                "wavelet_levels": self.wavelet_levels,
+                "boundary": self.boundary,
             }
         )
         return config

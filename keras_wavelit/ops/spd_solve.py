@@ -1,59 +1,82 @@
-"""Batched solve of small symmetric positive-definite systems in ``keras.ops``.
+"""Batched solve of small symmetric positive-definite systems in `keras.ops`.
 
-The ridge state of linear attention (paper Appendix A, DESIGN 2.2) needs
-``(G + lambda I)^-1 B`` for a ``d x d`` Gram matrix per head. LAPACK-backed
-solvers inside jitted JAX programs were seen to hang on small CPU machines,
-so on JAX the default solver is Gauss-Jordan elimination written with plain
-tensor operations (no pivoting is needed for symmetric positive-definite
-matrices), compiled as one loop step. It costs ``O(d^3 + d^2 k)`` per system
-and is differentiable on every backend. On TensorFlow and PyTorch the default
-is the backend's own solve (``keras.ops.linalg.solve``): XLA's solve on
-TensorFlow compiles in seconds where the unrolled elimination took minutes,
-and PyTorch's eager solve is one call instead of ``d`` small ones.
+The ridge state of linear attention (paper Appendix A, `docs/design.md`
+§2.2) needs `(G + lambda I)^-1 B` for a `d x d` Gram matrix per head.
+LAPACK-backed solvers inside jitted JAX programs were seen to hang on small
+CPU machines, so on JAX on a CPU the default solver is Gauss-Jordan
+elimination written with plain tensor operations (no pivoting is needed for
+symmetric positive-definite matrices), compiled as one loop step. It costs
+`O(d^3 + d^2 k)` per system and is differentiable on every backend. Elsewhere
+(TensorFlow and PyTorch, and every GPU or TPU) the default is the backend's
+own solve (`keras.ops.linalg.solve`): XLA's solve on TensorFlow compiles in
+seconds where the unrolled elimination took minutes, PyTorch's eager solve
+is one call instead of `d` small ones, and a GPU runs a batched solve much
+better than a `d`-step sequential loop. The choice is the
+`"gauss_jordan_solve"` fast path of `keras_wavelit.config.set_fast_paths`.
 """
 
 import keras
 from keras import ops
 
+from keras_wavelit import config
+
 SOLVERS = ("auto", "gauss_jordan", "linalg")
 
 
 def resolve_solver(solver="auto"):
-    """The solver that ``solver`` means on the current backend.
+    """The solver that `solver` means on the current backend and device.
 
-    ``"auto"`` is ``"gauss_jordan"`` on JAX (no LAPACK call inside jitted
-    programs) and ``"linalg"`` on TensorFlow and PyTorch.
+    Args:
+        solver: one of `SOLVERS`.
+
+    Returns:
+        `"gauss_jordan"` or `"linalg"`. `"auto"` is `"gauss_jordan"` where
+        the `"gauss_jordan_solve"` fast path is on (with
+        `keras_wavelit.config.set_fast_paths("auto")`: JAX on a CPU, no
+        LAPACK call inside jitted programs) and `"linalg"` elsewhere.
 
     Raises:
-        ValueError: for a name outside ``SOLVERS``.
+        ValueError: for a name outside `SOLVERS`.
+
+    Example:
+
+    ```python
+    from keras_wavelit.ops import resolve_solver
+
+    assert resolve_solver("linalg") == "linalg"
+    ```
     """
     if solver not in SOLVERS:
         raise ValueError(f"Unknown solver {solver!r}; expected one of {SOLVERS}.")
     if solver == "auto":
-        return "gauss_jordan" if keras.backend.backend() == "jax" else "linalg"
+        return "gauss_jordan" if config.fast_path_enabled("gauss_jordan_solve") else "linalg"
     return solver
 
 
 def spd_solve(a, b, solver="auto"):
-    """Solves ``a @ x = b`` for batches of symmetric positive-definite ``a``.
+    """Solves `a @ x = b` for batches of symmetric positive-definite `a`.
 
     Args:
-        a: tensor ``(..., d, d)``, symmetric positive definite.
-        b: tensor ``(..., d, k)`` (a matrix right-hand side; pass ``k = 1``
-            for a single vector).
-        solver: ``"auto"`` (default: ``"gauss_jordan"`` on JAX,
-            ``"linalg"`` elsewhere), ``"gauss_jordan"`` (elimination in
-            ``keras.ops``) or ``"linalg"`` (``keras.ops.linalg.solve``).
+        a: tensor `(..., d, d)`, symmetric positive definite.
+        b: tensor `(..., d, k)` (a matrix right-hand side; pass `k = 1` for
+            a single vector).
+        solver: `"auto"` (default: see `resolve_solver`), `"gauss_jordan"`
+            (elimination in `keras.ops`) or `"linalg"`
+            (`keras.ops.linalg.solve`).
 
     Returns:
-        Tensor ``(..., d, k)``.
+        Tensor `(..., d, k)`.
 
     Example:
 
-    >>> import numpy as np
-    >>> a = np.array([[4.0, 1.0], [1.0, 3.0]], "float32")
-    >>> b = np.array([[1.0], [2.0]], "float32")
-    >>> x = spd_solve(a, b)
+    ```python
+    import numpy as np
+    from keras_wavelit.ops import spd_solve
+
+    a = np.array([[4.0, 1.0], [1.0, 3.0]], "float32")
+    b = np.array([[1.0], [2.0]], "float32")
+    x = spd_solve(a, b)  # [[1/11], [7/11]]
+    ```
     """
     solver = resolve_solver(solver)
     a = ops.convert_to_tensor(a)

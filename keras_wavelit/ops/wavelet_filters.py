@@ -4,7 +4,7 @@ This module is pure NumPy: it turns ``pywt.Wavelet(name).filter_bank`` into
 the fixed kernels and boundary extensions that :class:`~keras_wavelit.layers.DWT2D`
 and :class:`~keras_wavelit.layers.IDWT2D` apply with ``keras.ops``.
 
-Conventions (paper section 3.1, DESIGN 2.1). For a filter bank of even length
+Conventions (paper section 3.1, `docs/design.md` §2.1). For a filter bank of even length
 ``F`` (PyWavelets pads every bank to even length) one analysis level is
 
     a[i] = sum_j dec_lo[j] x[2i + F/2 - j],   d[i] = sum_j dec_hi[j] x[2i + F/2 - j]
@@ -23,8 +23,14 @@ symmetric on the right, and the highpass band the opposite, which is how
 
 import numpy as np
 
-#: Boundary modes of the wavelet transforms.
-WAVELET_MODES = ("reflect", "periodic")
+from keras_wavelit._deprecation import renamed_argument
+from keras_wavelit.ops.boundary import check_boundary
+
+#: The boundary modes (of `BOUNDARY_MODES`) the wavelet transforms support.
+WAVELET_BOUNDARIES = ("reflect", "periodic")
+
+#: Deprecated alias of `WAVELET_BOUNDARIES`.
+WAVELET_MODES = WAVELET_BOUNDARIES
 
 
 def _trim(f, tol=1e-12):
@@ -33,33 +39,47 @@ def _trim(f, tol=1e-12):
 
 
 class WaveletFilterBank:
-    """The analysis and synthesis kernels of one wavelet, for one mode.
+    """The analysis and synthesis kernels of one wavelet, for one boundary mode.
+
+    Pure NumPy, used by `DWT2D` and `IDWT2D` (paper section 3.1,
+    `docs/design.md` §2.1).
 
     Args:
         wavelet: str, any discrete wavelet name PyWavelets knows
-            (``pywt.wavelist(kind="discrete")``).
-        mode: ``"reflect"`` (whole-sample symmetric extension) or
-            ``"periodic"`` (PyWavelets' ``"periodization"``).
+            (`pywt.wavelist(kind="discrete")`).
+        boundary: `"reflect"` (whole-sample symmetric extension) or
+            `"periodic"` (PyWavelets' `"periodization"`).
+        **kwargs: `mode`, the deprecated name of `boundary`.
 
     Raises:
-        ValueError: unknown wavelet or mode, or a wavelet that cannot be made
-            exact under ``"reflect"`` (only ``haar`` and symmetric odd-length
-            biorthogonal banks can).
+        ValueError: unknown wavelet or boundary mode, or a wavelet that cannot
+            be made exact under `"reflect"` (only `haar` and symmetric
+            odd-length biorthogonal banks can).
 
     Example:
 
-    >>> bank = WaveletFilterBank("bior2.2", "reflect")
-    >>> bank.analysis_kernels()[0].shape   # (lowpass, highpass) x taps
-    (2, 6)
+    ```python
+    from keras_wavelit.ops import WaveletFilterBank
+
+    bank = WaveletFilterBank("bior2.2", "reflect")
+    assert bank.analysis_kernels().shape == (2, 6)  # (lowpass, highpass) x taps
+    ```
     """
 
-    def __init__(self, wavelet="bior2.2", mode="reflect"):
+    def __init__(self, wavelet="bior2.2", boundary="reflect", **kwargs):
         import pywt
 
-        if mode not in WAVELET_MODES:
-            raise ValueError(
-                f"Unknown wavelet boundary mode {mode!r}; expected one of {list(WAVELET_MODES)}."
-            )
+        boundary = renamed_argument(
+            "WaveletFilterBank",
+            kwargs,
+            "mode",
+            "boundary",
+            None if boundary == "reflect" else boundary,
+            "reflect",
+        )
+        if kwargs:
+            raise TypeError(f"WaveletFilterBank got unexpected arguments {sorted(kwargs)}.")
+        mode = check_boundary(boundary, WAVELET_BOUNDARIES, "WaveletFilterBank")
         try:
             w = pywt.Wavelet(wavelet)
         except ValueError as e:
@@ -75,7 +95,7 @@ class WaveletFilterBank:
                 "the strided-convolution transform does not support."
             )
         self.wavelet = wavelet
-        self.mode = mode
+        self.boundary = mode
         self.dec_lo, self.dec_hi = dec_lo, dec_hi
         self.rec_lo, self.rec_hi = rec_lo, rec_hi
         self.length = len(dec_lo)
@@ -84,19 +104,24 @@ class WaveletFilterBank:
         if error > 1e-6:
             raise ValueError(
                 f"Wavelet {wavelet!r} is not exactly invertible with "
-                f"mode={mode!r} (relative round-trip error {error:.1e}); "
+                f"boundary={mode!r} (relative round-trip error {error:.1e}); "
                 "choose an orthogonal or biorthogonal wavelet such as 'haar', "
                 "'bior2.2', 'bior4.4' or 'db2'."
             )
+
+    @property
+    def mode(self):
+        """Deprecated name of `boundary`."""
+        return self.boundary
 
     def _check_reflect(self, wavelet, mode):
         if mode == "reflect" and not self.supports_reflect(wavelet):
             raise ValueError(
                 f"Wavelet {wavelet!r} cannot be inverted exactly with "
-                "mode='reflect' (whole-sample symmetric extension). Supported "
-                "pairs: mode='reflect' with 'haar' or a symmetric odd-length "
+                "boundary='reflect' (whole-sample symmetric extension). Supported "
+                "pairs: boundary='reflect' with 'haar' or a symmetric odd-length "
                 "biorthogonal bank such as 'bior2.2' (default), 'bior4.4', "
-                "'bior6.8'; mode='periodic' with any orthogonal or "
+                "'bior6.8'; boundary='periodic' with any orthogonal or "
                 "biorthogonal wavelet ('haar', 'db*', 'sym*', 'coif*', "
                 "'bior*', ...)."
             )
@@ -114,7 +139,7 @@ class WaveletFilterBank:
         n = max(n, 2 * self.length)
         n += n % 2
         x = np.random.default_rng(seed).standard_normal(n)
-        signal_mode = "periodic" if self.mode == "periodic" else "reflect"
+        signal_mode = "periodic" if self.boundary == "periodic" else "reflect"
         p = self.analysis_pad
         xp = x[boundary_indices(n, p, p, signal_mode)]
         kernels = self.analysis_kernels()
@@ -232,7 +257,7 @@ class WaveletFilterBank:
         Args:
             band: 0 for lowpass, 1 for highpass.
         """
-        if self.mode == "periodic":
+        if self.boundary == "periodic":
             return "periodic", "periodic"
         if band == 0:
             return "reflect", "symmetric"
