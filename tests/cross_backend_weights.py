@@ -14,7 +14,7 @@ from keras_wavelit.models import WaveLiT
 
 
 def small_model():
-    return WaveLiT(dim=16, depth=2, num_heads=2, fpn_levels=1, auto_compile=False)
+    return WaveLiT(dim=16, depth=2, num_heads=2, pyramid_levels=1, auto_compile=False)
 
 
 def fixed_input():

@@ -146,7 +146,7 @@ def test_finetunes_wavelit_with_fit():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 2, 16, 16, 2)).astype("float32")
     y = rng.standard_normal((4, 2, 16, 16, 2)).astype("float32")
-    base = WaveLiT(dim=16, depth=1, num_heads=2, fpn_levels=0, auto_compile=False)
+    base = WaveLiT(dim=16, depth=1, num_heads=2, pyramid_levels=0, auto_compile=False)
     base(x)
     before = [to_numpy(w).copy() for w in base.trainable_variables]
     ft = RolloutFinetuner(base, method="causal_bptt", unroll=2, learning_rate=1e-3)
@@ -155,3 +155,28 @@ def test_finetunes_wavelit_with_fit():
     changed = [np.abs(to_numpy(w) - b).max() > 0 for w, b in zip(base.trainable_variables, before)]
     assert all(changed)
     assert base.rollout(x[:1], 3).shape == (1, 3, 16, 16, 2)
+
+
+def test_scheduled_sampling_anneals_over_the_whole_fit_by_default():
+    x, y = batch(5, k=2)
+    xs, ys = np.concatenate([x] * 4), np.concatenate([y] * 4)  # 12 samples
+    ft = RolloutFinetuner(ScaleLast(), unroll=2, auto_compile=False)
+    assert ft.schedule_steps is None and ft.get_config()["schedule_steps"] is None
+    ft.compile(optimizer=keras.optimizers.SGD(1e-3))
+    hist = ft.fit(xs, ys, batch_size=3, epochs=3, verbose=0, shuffle=False)
+    # 4 batches x 3 epochs: the rate falls from 1 to 0 over these 12 steps, not over 1000
+    assert int(to_numpy(ft.schedule_length)) == 12
+    np.testing.assert_allclose(
+        hist.history["teacher_forcing"], [1 - 1.5 / 12, 1 - 5.5 / 12, 1 - 9.5 / 12], rtol=1e-5
+    )
+    # a second fit continues the run: 12 done + 8 more
+    ft.fit(xs, ys, batch_size=6, epochs=4, verbose=0)
+    assert int(to_numpy(ft.schedule_length)) == 20
+
+
+def test_default_step_loss_uses_the_models_wavelet():
+    base = WaveLiT(
+        dim=16, depth=1, num_heads=2, wavelet="haar", boundary="periodic", auto_compile=False
+    )
+    loss = RolloutFinetuner(base, auto_compile=False).step_loss
+    assert (loss.wavelet, loss.boundary, loss.wavelet_levels) == ("haar", "periodic", 1)

@@ -30,3 +30,22 @@ def test_no_warmup_and_errors():
     np.testing.assert_allclose(float(to_numpy(s(10))), 0.5, rtol=1e-6)
     with pytest.raises(ValueError, match="decay_steps"):
         WarmupExponentialDecay(decay_steps=0)
+
+
+def test_adaptive_warmup():
+    s = WarmupExponentialDecay(1e-3, warmup_steps="auto")
+    assert s.is_adaptive
+    # unresolved: the paper's 5000 steps
+    np.testing.assert_allclose(float(to_numpy(s(2500))), 5e-4, rtol=1e-6)
+    assert s.resolve_warmup(400) == 40 and not s.is_adaptive
+    np.testing.assert_allclose(float(to_numpy(s(20))), 5e-4, rtol=1e-6)
+    assert s.resolve_warmup(10**6) == 40  # resolved once
+    assert WarmupExponentialDecay(warmup_steps="auto").resolve_warmup(10**6) == 5000
+    assert WarmupExponentialDecay(warmup_steps="auto").resolve_warmup(None) == 5000
+    assert WarmupExponentialDecay(warmup_steps="auto", warmup_fraction=0.5).resolve_warmup(7) == 4
+    revived = WarmupExponentialDecay.from_config(s.get_config())
+    assert revived.get_config() == s.get_config()
+    with pytest.raises(ValueError, match="'auto'"):
+        WarmupExponentialDecay(warmup_steps="paper")
+    with pytest.raises(ValueError, match="warmup_fraction"):
+        WarmupExponentialDecay(warmup_fraction=0)

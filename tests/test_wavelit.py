@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import warnings
 
 import keras
 import numpy as np
@@ -10,6 +11,7 @@ from cross_backend_weights import small_model
 from layer_contract import to_numpy
 
 from keras_wavelit.losses import WaveletLoss
+from keras_wavelit.models import NonFiniteGuard
 from keras_wavelit.models import WaveLiT
 from keras_wavelit.optimizers import WarmupExponentialDecay
 
@@ -30,48 +32,97 @@ def tiny(**kw):
     return WaveLiT(**kw)
 
 
-def test_pyramid_combination_and_older_configs():
-    model = tiny(fpn_levels=1)
-    assert model.get_config()["fpn_combine"] == "residual"
-    assert all(m.combine == "residual" for m in model.mixers)
-    config = model.get_config()
-    del config["fpn_combine"]  # as saved before the argument existed
-    old = WaveLiT.from_config(config)
-    assert old.fpn_combine == "output"
-    assert all(m.combine == "output" for m in old.mixers)
+def schedule_of(model):
+    return model.optimizer._learning_rate
 
 
-@pytest.mark.parametrize("size,target", [("1.2M", 1.2e6), ("9.5M", 9.5e6)])
-def test_preset_parameter_counts(size, target):
-    model = WaveLiT(size=size, auto_compile=False)
-    model.build((None, 4, 64, 64, 4))
-    n = model.count_params()
-    assert abs(n - target) / target < 0.05, n
-    assert n == sum(int(np.prod(v.shape)) for v in model.trainable_variables)
-
-
-def test_default_compile_is_the_paper_recipe():
+@pytest.fixture(scope="module")
+def fitted():
+    """A tiny compiled model after a short fit (compiled once per module)."""
+    keras.utils.set_random_seed(0)
+    x, y = data()
     model = tiny()
+    model.compile(warmup_steps=4, learning_rate=3e-3)
+    history = model.fit(x, y, batch_size=4, epochs=4, verbose=0)
+    return model, history, x, y
+
+
+def test_pyramid_combination_and_older_configs():
+    model = tiny(pyramid_levels=1, auto_compile=False)
+    config = model.get_config()
+    assert config["pyramid_combine"] == model.backbone.mixers[0].combine
+    del config["pyramid_combine"]  # as saved before the argument existed
+    old = WaveLiT.from_config(config)
+    assert old.get_config()["pyramid_combine"] == "output"
+    # release 0.1 spelled the arguments differently and kept the recipe in the config
+    legacy = {k: v for k, v in model.get_config().items() if k not in ("wavelet_levels",)}
+    legacy.update(levels=1, fpn_levels=0, mode="periodic", fpn_combine="residual")
+    legacy.update(learning_rate=2e-3, warmup_steps=7, weight_decay=0.0, auto_compile=True)
+    for key in ("pyramid_levels", "boundary", "pyramid_combine"):
+        del legacy[key]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)  # loading an old file is silent
+        revived = WaveLiT.from_config(legacy)
+    assert (revived.pyramid_levels, revived.boundary) == (0, "periodic")
+    assert revived.get_config()["pyramid_combine"] == "residual"
+    for key in ("learning_rate", "warmup_steps", "weight_decay", "levels", "fpn_levels", "mode"):
+        assert key not in revived.get_config()
+    # ... with the recipe values used by the automatic compile
+    assert schedule_of(revived).warmup_steps == 7
+    assert schedule_of(revived).peak_learning_rate == 2e-3
+
+
+def test_renamed_arguments_warn():
+    with pytest.warns(DeprecationWarning, match="`fpn_levels`"):
+        model = tiny(fpn_levels=0, auto_compile=False)
+    assert model.pyramid_levels == 0
+    with pytest.warns(DeprecationWarning, match="`levels`"):
+        assert tiny(levels=2, pyramid_levels=0, auto_compile=False).wavelet_levels == 2
+    with pytest.warns(DeprecationWarning, match="`mode`"):
+        assert tiny(mode="periodic", auto_compile=False).boundary == "periodic"
+    with pytest.warns(DeprecationWarning, match="pass them to `compile"):
+        model = tiny(warmup_steps=3)
+    assert schedule_of(model).warmup_steps == 3
+
+
+def test_default_compile_is_the_paper_recipe_with_the_models_transform():
+    model = tiny(wavelet="haar", boundary="periodic", wavelet_levels=2, pyramid_levels=0)
     opt = model.optimizer
     assert isinstance(opt, keras.optimizers.AdamW)
-    assert isinstance(
-        opt.learning_rate_schedule
-        if hasattr(opt, "learning_rate_schedule")
-        else opt._learning_rate,
-        WarmupExponentialDecay,
-    )
+    assert isinstance(schedule_of(model), WarmupExponentialDecay)
+    assert schedule_of(model).warmup_steps == "auto"
     assert opt.global_clipnorm == 1.0
     assert opt.use_ema and opt.ema_momentum == pytest.approx(0.99)
     assert opt.ema_warmup == 10  # AdamWWithEMAWarmup
     assert opt.weight_decay == pytest.approx(1e-4)
-    assert isinstance(model.loss, WaveletLoss)
-    assert (model.loss.alpha, model.loss.beta) == (1.0, 1.0)
+    loss = model.loss
+    assert isinstance(loss, WaveletLoss)
+    assert (loss.alpha, loss.beta) == (1.0, 1.0)
+    assert (loss.wavelet, loss.wavelet_levels, loss.boundary) == ("haar", 2, "periodic")
+    assert model.guard_non_finite
+    model.compile(schedule="paper")
+    assert schedule_of(model).warmup_steps == 5000
+    with pytest.raises(ValueError, match="`schedule` must be one of"):
+        model.compile(schedule="cosine")
+    with pytest.raises(ValueError, match="apply to optimizer='auto' only"):
+        model.compile(optimizer="adam", learning_rate=1e-3)
 
 
-def test_fit_evaluate_rollout_and_save(tmp_path):
-    x, y = data()
-    model = tiny(warmup_steps=4, learning_rate=3e-3)
-    hist = model.fit(x, y, batch_size=4, epochs=4, verbose=0)
+def test_adaptive_warmup_is_fixed_by_the_first_fit(fitted):
+    model = tiny()
+    x, y = data(n=12)
+    model.fit(x, y, batch_size=4, epochs=5, verbose=0)
+    # 3 batches x 5 epochs = 15 steps; a tenth of them, rounded up
+    assert schedule_of(model).warmup_steps == 2
+    from keras_wavelit.models.recipe import steps_per_epoch_of
+
+    assert steps_per_epoch_of({"fields": x}, batch_size=5) == 3
+    assert steps_per_epoch_of(x, batch_size=4, validation_split=0.25) == 3
+    assert steps_per_epoch_of(iter([])) is None
+
+
+def test_fit_evaluate_rollout_and_save(fitted, tmp_path):
+    model, hist, x, y = fitted
     loss = hist.history["loss"]
     assert np.all(np.isfinite(loss)) and loss[-1] < loss[0]
     assert "vrmse" in hist.history
@@ -98,6 +149,46 @@ def test_fit_evaluate_rollout_and_save(tmp_path):
     )
     assert isinstance(loaded.loss, WaveletLoss)
     assert loaded.get_config() == model.get_config()
+    assert schedule_of(loaded).get_config() == schedule_of(model).get_config()
+
+
+def test_jit_compile_is_not_saved(tmp_path):
+    """Issue 16 item 2: a file saved with jit_compile=True loads with the
+    loading backend's default (no torch.compile on PyTorch)."""
+    model = tiny()
+    model.compile(jit_compile=True)
+    x, _ = data(n=2)
+    model(x)
+    assert "jit_compile" not in model.get_compile_config()
+    path = os.path.join(str(tmp_path), "jit.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    default = tiny()
+    default.build(x.shape)
+    assert loaded.jit_compile == default.jit_compile
+    if keras.backend.backend() == "torch":
+        assert loaded.jit_compile is False
+
+
+def test_wrong_shapes_give_clear_errors_and_the_model_keeps_working(fitted):
+    """Issue 16 item 4: checked before Keras's compiled functions run."""
+    model, _, x, y = fitted
+    before = to_numpy(model.predict(x, verbose=0))
+    wrong = np.zeros((2, 2, 16, 16, 4), "float32")
+    for call in (
+        lambda: model.predict(wrong, verbose=0),
+        lambda: model.evaluate(wrong, y[:2], verbose=0),
+        lambda: model.fit(wrong, y[:2], verbose=0),
+        lambda: model.predict_on_batch(wrong),
+        lambda: model.fit(x, y, validation_data=(wrong, y[:2]), verbose=0),
+    ):
+        with pytest.raises(ValueError, match=r"built for T_in=2 steps of C=3 fields"):
+            call()
+    with pytest.raises(ValueError, match="'fields'"):
+        model.predict({"x": x}, verbose=0)
+    np.testing.assert_allclose(to_numpy(model.predict(x, verbose=0)), before, atol=1e-6)
+    result = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert np.isfinite(result["loss"])
 
 
 def test_constants_and_residual():
@@ -109,7 +200,7 @@ def test_constants_and_residual():
     model.fit(inputs, y, batch_size=2, epochs=1, verbose=0)
     assert model.n_constants == 2
     # zero decoder => prediction is exactly the last input frame
-    dec = model.tokenizer.decoder
+    dec = model.decoder.projection
     dec.set_weights([np.zeros_like(w) for w in dec.get_weights()])
     np.testing.assert_allclose(to_numpy(model(inputs)), x[:, -1:], atol=1e-6)
     traj = model.rollout(inputs, steps=2)
@@ -119,15 +210,19 @@ def test_constants_and_residual():
 
 
 def test_any_resolution_that_is_a_multiple():
-    model = tiny(fpn_levels=2, auto_compile=False)
+    model = tiny(pyramid_levels=2, auto_compile=False)
     model(np.zeros((1, 2, 16, 16, 3), "float32"))
     out = model(np.zeros((1, 2, 32, 24, 3), "float32"))
     assert tuple(out.shape) == (1, 1, 32, 24, 3)
 
 
 def test_errors():
-    model = tiny(fpn_levels=1, auto_compile=False)
-    with pytest.raises(ValueError, match="multiple of 4"):
+    # issue 16 item 6: the built model's message, also before build
+    unbuilt = tiny(auto_compile=False)
+    with pytest.raises(ValueError, match=r"key 'fields'.*got keys \['x'\]"):
+        unbuilt({"x": np.zeros((1, 2, 16, 16, 3), "float32")})
+    model = tiny(pyramid_levels=1, auto_compile=False)
+    with pytest.raises(ValueError, match="pyramid_levels=1.*multiple of 4"):
         model(np.zeros((1, 2, 18, 16, 3), "float32"))
     with pytest.raises(ValueError, match=r"\(B, T_in, H, W, C\)"):
         model(np.zeros((1, 16, 16, 3), "float32"))
@@ -145,21 +240,63 @@ def test_errors():
         )
     with pytest.raises(ValueError, match="'fields'"):
         model({"x": np.zeros((1, 2, 16, 16, 3), "float32")})
-    with pytest.raises(ValueError, match="Unknown size"):
+    with pytest.raises(ValueError, match="Unknown WaveLiT preset '3M'"):
         WaveLiT(size="3M")
     with pytest.raises(ValueError, match="steps"):
         model.rollout(np.zeros((1, 2, 16, 16, 3), "float32"), steps=0)
 
 
 @pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"depth": 0}, "WaveLiT: `depth` must be an integer >= 1, got 0"),
+        ({"dim": -8}, "`dim` must be an integer >= 1, got -8"),
+        ({"num_heads": 0}, "`num_heads` must be an integer >= 1, got 0"),
+        ({"mlp_ratio": 0.0}, "`mlp_ratio` must be a number > 0, got 0.0"),
+        ({"mlp_ratio": -1}, "`mlp_ratio` must be a number > 0, got -1"),
+        ({"drop_path": 1.0}, r"`drop_path` must be in \[0, 1\), got 1.0"),
+        ({"pyramid_levels": -1}, "`pyramid_levels` must be an integer >= 0, got -1"),
+        ({"wavelet_levels": 0}, "`wavelet_levels` must be an integer >= 1, got 0"),
+    ],
+)
+def test_constructor_validation(kw, match):
+    """Issue 16 item 5: a ValueError naming the argument and the value."""
+    with pytest.raises(ValueError, match=match):
+        tiny(auto_compile=False, **kw)
+
+
+def test_non_finite_loss_stops_and_restores_weights():
+    """Issue 16 item 8: the default compile guards `fit` against NaN."""
+    x, y = data(n=8)
+    model = tiny()
+    model.fit(x[:4], y[:4], batch_size=4, epochs=1, verbose=0)
+    good = [to_numpy(v).copy() for v in model.trainable_variables]
+    bad = x.copy()
+    bad[5] = np.nan  # the second batch of 4
+    with pytest.warns(RuntimeWarning, match="epoch 1, batch 2"):
+        history = model.fit(bad, y, batch_size=4, epochs=3, verbose=0, shuffle=False)
+    assert len(history.history["loss"]) == 1  # stopped in the first epoch
+    for v, g in zip(model.trainable_variables, good):
+        np.testing.assert_array_equal(to_numpy(v), g)
+    assert all(np.all(np.isfinite(to_numpy(v))) for v in model.optimizer.variables)
+    # still trains afterwards
+    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    # opting out
+    model.compile(guard_non_finite=False)
+    assert not model.guard_non_finite
+    assert NonFiniteGuard().failure is None
+
+
+@pytest.mark.parametrize(
     "kw",
     [
         {"tokenizer": "conv"},
-        {"fpn_levels": 0},
+        {"pyramid_levels": 0},
         {"attention": "softmax"},
         {"wavelet": "haar"},
-        {"wavelet": "bior4.4", "levels": 2, "fpn_levels": 0},
-        {"mode": "periodic", "wavelet": "db2"},
+        {"wavelet": "bior4.4", "wavelet_levels": 2, "pyramid_levels": 0},
+        {"boundary": "periodic", "wavelet": "db2"},
         {"ridge": False, "kernel_gate": False, "lepe": False, "cpe": False, "mila": False},
     ],
 )

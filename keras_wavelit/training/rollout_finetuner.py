@@ -1,26 +1,31 @@
-"""Rollout finetuning with Keras's own ``fit`` (paper Appendix G, DESIGN 2.7)."""
+"""Rollout finetuning with Keras's own `fit` (paper Appendix G, `docs/design.md` §2.7)."""
+
+import warnings
 
 import keras
 from keras import ops
 
+from keras_wavelit.inputs import join_inputs
+from keras_wavelit.inputs import shift_window
+from keras_wavelit.inputs import split_inputs
 from keras_wavelit.losses.wavelet_loss import WaveletLoss
 from keras_wavelit.models.recipe import paper_optimizer
+from keras_wavelit.models.recipe import steps_per_epoch_of
 
 METHODS = ("scheduled_sampling", "bptt", "causal_bptt", "pushforward")
+#: Scheduled-sampling length when the number of steps of `fit` is unknown.
+FALLBACK_SCHEDULE_STEPS = 1000
 
 
-def _split(inputs):
-    if isinstance(inputs, dict):
-        return inputs["fields"], inputs.get("constants")
-    if isinstance(inputs, (list, tuple)):
-        return inputs[0], inputs[1]
-    return inputs, None
-
-
-def _join(fields, constants):
-    if constants is None:
-        return fields
-    return {"fields": fields, "constants": constants}
+def default_step_loss(model):
+    """`WaveletLoss(1, 1)` with the model's own wavelet, levels and boundary."""
+    return WaveletLoss(
+        1.0,
+        1.0,
+        wavelet=getattr(model, "wavelet", "bior2.2"),
+        wavelet_levels=getattr(model, "wavelet_levels", 1),
+        boundary=getattr(model, "boundary", "reflect"),
+    )
 
 
 def _roll(x, shift, axis):
@@ -34,55 +39,68 @@ def _roll(x, shift, axis):
 class RolloutFinetuner(keras.Model):
     """Trains a one-step model on its own autoregressive rollouts.
 
-    Data are ``(x, y)`` with ``x`` the first ``T_in`` frames
-    ``(B, T_in, H, W, C)`` (or ``{"fields": x, "constants": c}``) and ``y``
-    the next ``k = unroll`` frames ``(B, k, H, W, C)`` (for example
-    ``WellSequence(..., n_steps_output=k)``). The unroll is written with
-    ``keras.ops`` inside ``compute_loss``, so Keras's ``fit`` trains it on
-    JAX, TensorFlow and PyTorch alike. With ``L_t`` the step loss (default
-    :class:`WaveletLoss`) of step ``t = 1..k``:
+    Data are `(x, y)` with `x` the first `T_in` frames
+    `(B, T_in, H, W, C)` (or `{"fields": x, "constants": c}`) and `y`
+    the next `k = unroll` frames `(B, k, H, W, C)` (for example
+    `WellSequence(..., n_steps_output=k)`). The unroll is written with
+    `keras.ops` inside `compute_loss`, so Keras's `fit` trains it on
+    JAX, TensorFlow and PyTorch alike. With `L_t` the step loss (default
+    :class:`WaveletLoss`) of step `t = 1..k`:
 
-    - ``"scheduled_sampling"``: the input of step ``t > 1`` is, per sample,
-      the true frame with probability ``p`` and the model's prediction
-      otherwise; ``p`` falls linearly from 1 to 0 over
-      ``schedule_steps`` optimizer steps. Gradients flow through the unroll
-      (BPTT). Loss ``mean_t L_t``.
-    - ``"bptt"``: fully autoregressive, loss ``mean_t L_t``, gradients
+    - `"scheduled_sampling"`: the input of step `t > 1` is, per sample,
+      the true frame with probability `p` and the model's prediction
+      otherwise; `p` falls linearly from 1 to 0 over
+      `schedule_steps` optimizer steps, by default over the whole run
+      (all the steps `fit` will run). Gradients flow through the unroll
+      (BPTT). Loss `mean_t L_t`.
+    - `"bptt"`: fully autoregressive, loss `mean_t L_t`, gradients
       through every step.
-    - ``"causal_bptt"``: loss ``mean_t w_t L_t`` with
-      ``w_t = exp(-eps * sum_{s<t} stop_gradient(L_s))``; ``eps = 0`` is
+    - `"causal_bptt"`: loss `mean_t w_t L_t` with
+      `w_t = exp(-eps * sum_{s<t} stop_gradient(L_s))`; `eps = 0` is
       BPTT.
-    - ``"pushforward"``: unroll with ``stop_gradient`` on every intermediate
-      state; the loss is ``L_k`` of the final step only.
+    - `"pushforward"`: unroll with `stop_gradient` on every intermediate
+      state; the loss is `L_k` of the final step only.
 
     Optional augmentations for long-rollout stability (both off by default):
-    Gaussian input noise (``noise_std``, in normalized units) and a random
-    periodic shift of the whole sample (``jitter=True``; periodic data only).
+    Gaussian input noise (`noise_std`, in normalized units) and a random
+    periodic shift of the whole sample (`jitter=True`; periodic data only).
 
     Args:
         model: the one-step model, e.g. a trained
             :class:`~keras_wavelit.models.WaveLiT`; its weights are updated.
-        method: one of ``METHODS``. Defaults to ``"scheduled_sampling"``.
-        unroll: int ``k >= 1``, number of unrolled steps.
-        causal_eps: float ``eps >= 0`` of CausalBPTT. Defaults to 1.0.
-        schedule_steps: int, optimizer steps over which scheduled sampling
-            anneals the teacher-forcing rate from 1 to 0. Defaults to 1000.
-        step_loss: per-step loss (a ``keras.losses.Loss``); defaults to
-            ``WaveletLoss(1, 1)``.
+        method: one of `METHODS`. Defaults to `"scheduled_sampling"`.
+        unroll: int `k >= 1`, number of unrolled steps.
+        causal_eps: float `eps >= 0` of CausalBPTT. Defaults to 1.0.
+        schedule_steps: int or None, optimizer steps over which scheduled
+            sampling anneals the teacher-forcing rate from 1 to 0. None
+            (default): the whole run; every `fit` sets it to the steps
+            already taken plus the steps it will run (1000 when `fit`
+            cannot know its length, e.g. a generator without
+            `steps_per_epoch`).
+        step_loss: per-step loss (a `keras.losses.Loss`); defaults to
+            `WaveletLoss(1, 1)` with the model's own `wavelet`,
+            `wavelet_levels` and `boundary`.
         noise_std: float, standard deviation of the input noise.
         jitter: bool, random periodic shifts of samples.
         seed: int seed of the sampling and augmentation randomness.
         auto_compile: bool, compile with the paper's optimizer recipe
-            (AdamW, clipping, EMA) at ``learning_rate`` without warm-up.
+            (AdamW, clipping, EMA) at `learning_rate` without warm-up.
         learning_rate: float. Defaults to 1e-4.
-        **kwargs: ``keras.Model`` keyword arguments.
+        **kwargs: `keras.Model` keyword arguments.
 
     Example:
 
-    >>> base = WaveLiT(size="1.2M")
-    >>> base.fit(one_step_data, epochs=10)
-    >>> finetuner = RolloutFinetuner(base, method="scheduled_sampling", unroll=4)
-    >>> finetuner.fit(four_step_windows, epochs=2)   # trains `base` in place
+    ``python
+    import numpy as np
+    import keras_wavelit as kw
+
+    base = kw.models.WaveLiT(dim=16, depth=1, num_heads=2)
+    x = np.random.rand(4, 2, 16, 16, 3).astype("float32")
+    y = np.random.rand(4, 2, 16, 16, 3).astype("float32")  # the next 2 steps
+    finetuner = kw.training.RolloutFinetuner(base, unroll=2)
+    finetuner.fit(x, y, batch_size=2, epochs=1, verbose=0)  # trains `base` in place
+    assert int(finetuner.schedule_length) == 2  # annealed over the whole run
+    ``
     """
 
     def __init__(
@@ -91,7 +109,7 @@ class RolloutFinetuner(keras.Model):
         method="scheduled_sampling",
         unroll=4,
         causal_eps=1.0,
-        schedule_steps=1000,
+        schedule_steps=None,
         step_loss=None,
         noise_std=0.0,
         jitter=False,
@@ -109,16 +127,20 @@ class RolloutFinetuner(keras.Model):
             raise ValueError(f"`unroll` must be an integer >= 1, got {unroll!r}.")
         if causal_eps < 0:
             raise ValueError(f"`causal_eps` must be >= 0, got {causal_eps}.")
-        if schedule_steps < 1:
-            raise ValueError(f"`schedule_steps` must be >= 1, got {schedule_steps}.")
+        if schedule_steps is not None and (
+            int(schedule_steps) != schedule_steps or schedule_steps < 1
+        ):
+            raise ValueError(
+                f"`schedule_steps` must be an integer >= 1 or None, got {schedule_steps!r}."
+            )
         if isinstance(step_loss, dict):
             step_loss = keras.saving.deserialize_keras_object(step_loss)
         self.model = model
         self.method = method
         self.unroll = int(unroll)
         self.causal_eps = float(causal_eps)
-        self.schedule_steps = int(schedule_steps)
-        self.step_loss = step_loss if step_loss is not None else WaveletLoss(1.0, 1.0)
+        self.schedule_steps = None if schedule_steps is None else int(schedule_steps)
+        self.step_loss = step_loss if step_loss is not None else default_step_loss(model)
         self.noise_std = float(noise_std)
         self.jitter = bool(jitter)
         self.seed = seed
@@ -126,6 +148,14 @@ class RolloutFinetuner(keras.Model):
         self.learning_rate = learning_rate
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.finetune_step = keras.Variable(0, dtype="int32", trainable=False, name="finetune_step")
+        # A variable (not a Python number) so that each `fit` can set it
+        # without retracing the compiled train step.
+        self.schedule_length = keras.Variable(
+            self.schedule_steps or FALLBACK_SCHEDULE_STEPS,
+            dtype="int32",
+            trainable=False,
+            name="schedule_length",
+        )
         self.teacher_forcing_tracker = keras.metrics.Mean(name="teacher_forcing")
         self.final_step_tracker = keras.metrics.Mean(name="final_step_loss")
         if auto_compile:
@@ -138,7 +168,8 @@ class RolloutFinetuner(keras.Model):
     def teacher_forcing_rate(self, step=None):
         """Scheduled-sampling probability of feeding the true frame."""
         step = self.finetune_step if step is None else step
-        frac = ops.cast(step, "float32") / float(self.schedule_steps)
+        length = ops.maximum(ops.cast(self.schedule_length, "float32"), 1.0)
+        frac = ops.cast(step, "float32") / length
         return ops.clip(1.0 - frac, 0.0, 1.0)
 
     def _augment(self, fields, constants, y):
@@ -161,14 +192,14 @@ class RolloutFinetuner(keras.Model):
         return fields, constants, y
 
     def unrolled_losses(self, x, y, first_prediction=None, training=False):
-        """Per-step losses ``(k,)`` and predictions of one unrolled batch.
+        """Per-step losses `(k,)` and predictions of one unrolled batch.
 
         Returns:
-            ``(losses, predictions, teacher_forcing_rate)`` where ``losses``
-            is a list of ``k`` scalars and ``predictions`` a list of ``k``
-            tensors ``(B, 1, H, W, C)``.
+            `(losses, predictions, teacher_forcing_rate)` where `losses`
+            is a list of `k` scalars and `predictions` a list of `k`
+            tensors `(B, 1, H, W, C)`.
         """
-        fields, constants = _split(x)
+        fields, constants = split_inputs(x, owner="RolloutFinetuner")
         fields = ops.convert_to_tensor(fields)
         y = ops.convert_to_tensor(y)
         k = self.unroll
@@ -189,7 +220,7 @@ class RolloutFinetuner(keras.Model):
             if t == 0 and first_prediction is not None:
                 pred = first_prediction
             else:
-                pred = self.model(_join(window, constants), training=training)
+                pred = self.model(join_inputs(window, constants), training=training)
             target = y[:, t : t + 1]
             losses.append(self.step_loss(target, pred))
             preds.append(pred)
@@ -204,7 +235,7 @@ class RolloutFinetuner(keras.Model):
                 )
                 use_truth = ops.cast(coin < rate, pred.dtype)
                 nxt = use_truth * ops.cast(target, pred.dtype) + (1.0 - use_truth) * pred
-            window = ops.concatenate([window[:, 1:], ops.cast(nxt, window.dtype)], axis=1)
+            window = shift_window(window, nxt)
         return losses, preds, rate
 
     def combine_losses(self, losses):
@@ -242,11 +273,55 @@ class RolloutFinetuner(keras.Model):
         return base + [self.teacher_forcing_tracker, self.final_step_tracker]
 
     def rollout(self, x0, steps, batch_size=None):
-        """Autoregressive rollout of the wrapped model (see ``WaveLiT.rollout``)."""
+        """Autoregressive rollout of the wrapped model (see `WaveLiT.rollout`)."""
         return self.model.rollout(x0, steps, batch_size=batch_size)
 
-    def fit(self, *args, **kwargs):
-        history = super().fit(*args, **kwargs)
+    def _resolve_schedule_length(self, x, batch_size, epochs, initial_epoch, steps, split):
+        if self.schedule_steps is not None:
+            return
+        steps = steps or steps_per_epoch_of(x, batch_size, split)
+        if steps is None:
+            warnings.warn(
+                "RolloutFinetuner: the number of steps of this `fit` is unknown (pass "
+                f"`steps_per_epoch`); scheduled sampling anneals over {FALLBACK_SCHEDULE_STEPS} "
+                "steps.",
+                UserWarning,
+                stacklevel=3,
+            )
+            length = FALLBACK_SCHEDULE_STEPS
+        else:
+            done = int(ops.convert_to_numpy(self.finetune_step))
+            length = done + steps * max(int(epochs) - int(initial_epoch), 1)
+        self.schedule_length.assign(length)
+
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        *args,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_split=0.0,
+        **kwargs,
+    ):
+        """`keras.Model.fit`; with `schedule_steps=None` the teacher-forcing
+        schedule first spans the steps taken so far plus those of this call."""
+        self._resolve_schedule_length(
+            x, batch_size, epochs, initial_epoch, steps_per_epoch, validation_split
+        )
+        history = super().fit(
+            x,
+            y,
+            batch_size,
+            epochs,
+            *args,
+            initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch,
+            validation_split=validation_split,
+            **kwargs,
+        )
         detach = getattr(self.model, "_detach_weight_buffers", None)
         if detach is not None:
             detach()
