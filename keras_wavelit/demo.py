@@ -57,6 +57,118 @@ def _load_text():
     return f", load average {load[0]:.2f} when the report was written (other jobs slow the timings)"
 
 
+def _phase(times, name, title, verbose):
+    """A context manager timing one phase into `times[name]`."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def timed():
+        if verbose:
+            print(f"\n== {title}", flush=True)
+        start = time.time()
+        yield
+        times[name] = time.time() - start
+
+    return timed()
+
+
+def _simulate(cfg, dataset, data_dir, seed, verbose):
+    from keras_wavelit.data.simulate import dataset_dir
+    from keras_wavelit.data.simulate import simulate
+
+    if os.path.exists(os.path.join(dataset_dir(data_dir, dataset), "stats.yaml")):
+        return
+    simulate(
+        dataset,
+        data_dir,
+        resolution=cfg["resolution"],
+        n_trajectories=cfg["trajectories"],
+        n_steps=cfg["steps"],
+        seed=seed,
+        verbose=verbose,
+        overwrite=True,
+    )
+
+
+def _train(cfg, dataset, data_dir, run_dir, seed, verbose):
+    from keras_wavelit.training.runs import train_run
+
+    model, _ = train_run(
+        data_dir,
+        dataset,
+        run_dir,
+        model_kwargs=cfg["model"],
+        epochs=cfg["epochs"],
+        steps_per_epoch=cfg["steps_per_epoch"],
+        validation_steps=cfg["validation_steps"],
+        learning_rate=cfg["learning_rate"],
+        warmup_steps=cfg["warmup_steps"],
+        seed=seed,
+        verbose=verbose,
+    )
+    return model
+
+
+def _finetune(cfg, dataset, data_dir, pre_dir, run_dir, seed, verbose):
+    from keras_wavelit.training.runs import finetune_run
+
+    finetune_run(
+        os.path.join(pre_dir, "model.keras"),
+        data_dir,
+        dataset,
+        run_dir,
+        method="scheduled_sampling",
+        unroll=cfg["unroll"],
+        epochs=cfg["finetune_epochs"],
+        steps_per_epoch=cfg["finetune_steps_per_epoch"],
+        validation_steps=cfg["validation_steps"],
+        learning_rate=cfg["learning_rate"] / 5,
+        seed=seed,
+        verbose=verbose,
+    )
+
+
+def _evaluate(cfg, dataset, data_dir, runs, work, verbose):
+    """Evaluates each `label -> run directory`; returns `label -> evaluation directory`."""
+    from keras_wavelit.evaluation.runs import evaluate_run
+
+    evals = {}
+    for label, run in runs.items():
+        d = os.path.join(work, "eval_" + os.path.basename(run))
+        evaluate_run(
+            os.path.join(run, "model.keras"),
+            data_dir,
+            dataset,
+            d,
+            max_trajectories=cfg["max_trajectories"],
+            verbose=verbose,
+        )
+        evals[label] = d
+    return evals
+
+
+def _notes(cfg, dataset, seed, n_params, times):
+    """The report's opening lines: data, model, machine and phase times."""
+    import keras
+
+    model_args = ", ".join(f"{k}={v!r}" for k, v in cfg["model"].items())
+    return [
+        f"Dataset `{dataset}` simulated by keras-wavelit ({cfg['resolution']}x{cfg['resolution']}, "
+        f"{cfg['trajectories']} trajectories x {cfg['steps']} steps, seed {seed}).",
+        "",
+        f"Model: `WaveLiT({model_args})`, {n_params:,} parameters; "
+        f"{cfg['epochs']} x {cfg['steps_per_epoch']} training steps (batch 4), then "
+        f"{cfg['finetune_epochs']} x {cfg['finetune_steps_per_epoch']} scheduled-sampling "
+        f"steps with unroll {cfg['unroll']}.",
+        "",
+        f"Ran on Keras {keras.__version__} with the `{keras.backend.backend()}` backend, "
+        f"{cpu_name()} ({os.cpu_count()} cores){_load_text()}.",
+        "",
+        "| phase | seconds |",
+        "|---|---|",
+    ] + [f"| {k} | {v:.0f} |" for k, v in times.items()]
+
+
 def run_demo(out_dir="report", dataset="acoustic_scattering_2d", quick=False, seed=0, verbose=1):
     """Runs the whole pipeline and writes `out_dir/report.md`.
 
@@ -81,117 +193,34 @@ def run_demo(out_dir="report", dataset="acoustic_scattering_2d", quick=False, se
     wavelit demo --quick --out report_quick   # the same pipeline, minutes
     ```
     """
-    import keras
-
-    from keras_wavelit.data.simulate import dataset_dir
-    from keras_wavelit.data.simulate import simulate
     from keras_wavelit.evaluation.report import write_report
-    from keras_wavelit.evaluation.runs import evaluate_run
-    from keras_wavelit.training.runs import finetune_run
-    from keras_wavelit.training.runs import train_run
 
     cfg = DEMO_SETTINGS["quick" if quick else "full"]
     work = os.path.join(out_dir, "work")
     data_dir = os.path.join(work, "data")
-    times = {}
-
-    def phase(name):
-        if verbose:
-            print(f"\n== {name}", flush=True)
-        return time.time()
-
-    t = phase(f"1/5 simulate {dataset}")
-    if not os.path.exists(os.path.join(dataset_dir(data_dir, dataset), "stats.yaml")):
-        simulate(
-            dataset,
-            data_dir,
-            resolution=cfg["resolution"],
-            n_trajectories=cfg["trajectories"],
-            n_steps=cfg["steps"],
-            seed=seed,
-            verbose=verbose,
-            overwrite=True,
-        )
-    times["simulate"] = time.time() - t
-
-    t = phase("2/5 train WaveLiT (paper recipe)")
     pre_dir = os.path.join(work, "pretrain")
-    model, _ = train_run(
-        data_dir,
-        dataset,
-        pre_dir,
-        model_kwargs=cfg["model"],
-        epochs=cfg["epochs"],
-        steps_per_epoch=cfg["steps_per_epoch"],
-        validation_steps=cfg["validation_steps"],
-        learning_rate=cfg["learning_rate"],
-        warmup_steps=cfg["warmup_steps"],
-        seed=seed,
-        verbose=verbose,
-    )
-    times["train"] = time.time() - t
-
-    t = phase("3/5 rollout finetuning (scheduled sampling)")
     ft_dir = os.path.join(work, "finetune")
-    finetune_run(
-        os.path.join(pre_dir, "model.keras"),
-        data_dir,
-        dataset,
-        ft_dir,
-        method="scheduled_sampling",
-        unroll=cfg["unroll"],
-        epochs=cfg["finetune_epochs"],
-        steps_per_epoch=cfg["finetune_steps_per_epoch"],
-        validation_steps=cfg["validation_steps"],
-        learning_rate=cfg["learning_rate"] / 5,
-        seed=seed,
-        verbose=verbose,
-    )
-    times["finetune"] = time.time() - t
-
-    t = phase("4/5 evaluate rollouts on the test split")
-    evals = {}
-    for label, run in (("pretrained", pre_dir), ("finetuned (scheduled sampling)", ft_dir)):
-        d = os.path.join(work, "eval_" + os.path.basename(run))
-        evaluate_run(
-            os.path.join(run, "model.keras"),
-            data_dir,
-            dataset,
-            d,
-            max_trajectories=cfg["max_trajectories"],
-            verbose=verbose,
+    times = {}
+    with _phase(times, "simulate", f"1/5 simulate {dataset}", verbose):
+        _simulate(cfg, dataset, data_dir, seed, verbose)
+    with _phase(times, "train", "2/5 train WaveLiT (paper recipe)", verbose):
+        model = _train(cfg, dataset, data_dir, pre_dir, seed, verbose)
+    with _phase(times, "finetune", "3/5 rollout finetuning (scheduled sampling)", verbose):
+        _finetune(cfg, dataset, data_dir, pre_dir, ft_dir, seed, verbose)
+    with _phase(times, "evaluate", "4/5 evaluate rollouts on the test split", verbose):
+        runs = {"pretrained": pre_dir, "finetuned (scheduled sampling)": ft_dir}
+        evals = _evaluate(cfg, dataset, data_dir, runs, work, verbose)
+    with _phase(times, "report", "5/5 write the report", verbose):
+        path = write_report(
+            out_dir,
+            evals,
+            histories={
+                "pretraining": os.path.join(pre_dir, "history.csv"),
+                "finetuning": os.path.join(ft_dir, "history.csv"),
+            },
+            title=f"WaveLiT demo: {dataset}",
+            notes=_notes(cfg, dataset, seed, model.count_params(), times),
         )
-        evals[label] = d
-    times["evaluate"] = time.time() - t
-
-    t = phase("5/5 write the report")
-    n_params = model.count_params()
-    notes = [
-        f"Dataset `{dataset}` simulated by keras-wavelit ({cfg['resolution']}x{cfg['resolution']}, "
-        f"{cfg['trajectories']} trajectories x {cfg['steps']} steps, seed {seed}).",
-        "",
-        f"Model: `WaveLiT({', '.join(f'{k}={v!r}' for k, v in cfg['model'].items())})`, "
-        f"{n_params:,} parameters; {cfg['epochs']} x {cfg['steps_per_epoch']} training steps "
-        f"(batch 4), then {cfg['finetune_epochs']} x {cfg['finetune_steps_per_epoch']} scheduled-"
-        f"sampling steps with unroll {cfg['unroll']}.",
-        "",
-        f"Ran on Keras {keras.__version__} with the `{keras.backend.backend()}` backend, "
-        f"{cpu_name()} ({os.cpu_count()} cores){_load_text()}.",
-        "",
-        "| phase | seconds |",
-        "|---|---|",
-    ] + [f"| {k} | {v:.0f} |" for k, v in times.items()]
-    path = write_report(
-        out_dir,
-        evals,
-        histories={
-            "pretraining": os.path.join(pre_dir, "history.csv"),
-            "finetuning": os.path.join(ft_dir, "history.csv"),
-        },
-        title=f"WaveLiT demo: {dataset}",
-        notes=notes,
-    )
-    times["report"] = time.time() - t
     with open(os.path.join(out_dir, "timings.json"), "w") as f:
         json.dump(times, f, indent=2)
     if verbose:

@@ -180,6 +180,44 @@ class StaggeredAcousticSolver:
         return (potential + kinetic) * self.h**2
 
 
+def _parameters(params):
+    unknown = set(params) - set(DEFAULT_PARAMS)
+    if unknown:
+        raise WellDataError(
+            f"{NAME}: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}."
+        )
+    return {**DEFAULT_PARAMS, **params}
+
+
+def _time_step(cfl, h, c_max, dt_output):
+    """`(dt, substeps)`: the largest step within the CFL limit dividing `dt_output`."""
+    dt_cfl = cfl * h / (c_max * math.sqrt(2.0))
+    substeps = max(1, int(math.ceil(dt_output / dt_cfl)))
+    return dt_output / substeps, substeps
+
+
+def _integrate(solver, p0, n_steps, substeps, progress):
+    """Saved `pressure (B, T, N, N)`, `velocity (B, T, N, N, 2)` and energy `(B, T)`."""
+    B, N = p0.shape[0], p0.shape[1]
+    solver.start(p0)
+    pressure = np.zeros((B, n_steps, N, N), np.float32)
+    velocity = np.zeros((B, n_steps, N, N, 2), np.float32)
+    energy = np.zeros((B, n_steps))
+    pressure[:, 0] = p0
+    energy[:, 0] = solver.energy(p0, np.zeros_like(solver.ux), np.zeros_like(solver.uy))
+    if progress:
+        progress(1, n_steps)
+    for n in range(1, n_steps):
+        for _ in range(substeps):
+            ux, uy = solver.step()
+        pressure[:, n] = solver.p
+        velocity[:, n] = solver.faces_to_centres(ux, uy)
+        energy[:, n] = solver.energy(solver.p, ux, uy)
+        if progress:
+            progress(n + 1, n_steps)
+    return pressure, velocity, energy
+
+
 def run(
     resolution: int = 64,
     n_trajectories: int = DEFAULT_N_TRAJECTORIES,
@@ -209,12 +247,7 @@ def run(
         A `SimulationResult` with fields `pressure`, `velocity`, `density`,
         `speed_of_sound`.
     """
-    unknown = set(params) - set(DEFAULT_PARAMS)
-    if unknown:
-        raise WellDataError(
-            f"{NAME}: unknown parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}."
-        )
-    p = {**DEFAULT_PARAMS, **params}
+    p = _parameters(params)
     N = int(resolution)
     h = 2.0 / N
     xc = -1.0 + (np.arange(N) + 0.5) * h
@@ -225,29 +258,9 @@ def run(
     p0 = np.stack([make_pulses(r, xc, p) for r in rngs])
 
     c_max = float(c.max())
-    dt_cfl = float(p["cfl"]) * h / (c_max * math.sqrt(2.0))
-    substeps = max(1, int(math.ceil(float(p["dt_output"]) / dt_cfl)))
-    dt = float(p["dt_output"]) / substeps
-
+    dt, substeps = _time_step(float(p["cfl"]), h, c_max, float(p["dt_output"]))
     solver = StaggeredAcousticSolver(rho, c, h, dt)
-    solver.start(p0)
-    B = n_trajectories
-    pressure = np.zeros((B, n_steps, N, N), np.float32)
-    velocity = np.zeros((B, n_steps, N, N, 2), np.float32)
-    energy = np.zeros((B, n_steps))
-    pressure[:, 0] = p0
-    energy[:, 0] = solver.energy(p0, np.zeros_like(solver.ux), np.zeros_like(solver.uy))
-    if progress:
-        progress(1, n_steps)
-    for n in range(1, n_steps):
-        for _ in range(substeps):
-            ux, uy = solver.step()
-        pressure[:, n] = solver.p
-        velocity[:, n] = solver.faces_to_centres(ux, uy)
-        energy[:, n] = solver.energy(solver.p, ux, uy)
-        if progress:
-            progress(n + 1, n_steps)
-
+    pressure, velocity, energy = _integrate(solver, p0, n_steps, substeps, progress)
     result = SimulationResult(
         dataset_name=NAME,
         time=(np.arange(n_steps) * float(p["dt_output"])).astype(np.float32),

@@ -134,7 +134,10 @@ def test_nan_is_located_when_check_finite(base_copy, in_memory):
     )
     with pytest.raises(
         WellDataError,
-        match=rf"{AC}_train.hdf5: non-finite value \(inf\) in field 'velocity_y' at trajectory 0, time step 7",
+        match=(
+            rf"{AC}_train.hdf5: non-finite value \(inf\) in field 'velocity_y' "
+            r"at trajectory 0, time step 7"
+        ),
     ):
         for i in range(len(seq)):
             seq[i]
