@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -204,7 +205,7 @@ def _cli(args, env, **kw):
 
 
 @pytest.mark.slow
-def test_train_resumes_after_kill_then_finetune_evaluate_report(tmp_path):
+def test_train_resumes_after_ctrl_c_then_finetune_evaluate_report(tmp_path):
     from keras_wavelit.cli import main
     from keras_wavelit.data.simulate import simulate
 
@@ -233,7 +234,7 @@ def test_train_resumes_after_kill_then_finetune_evaluate_report(tmp_path):
         "1",
         "--num-heads",
         "2",
-        "--fpn-levels",
+        "--pyramid-levels",
         "0",
         "--n-steps-input",
         "2",
@@ -255,13 +256,21 @@ def test_train_resumes_after_kill_then_finetune_evaluate_report(tmp_path):
     while time.time() < deadline and proc.poll() is None:
         if len(read_history(history).get("loss", [])) >= 2:
             break
-        # Poll often: the kill should land during epoch 3's steps, not while
-        # its backup is written (that case resumes from the previous backup).
         time.sleep(0.05)
     if proc.poll() is not None:
         pytest.fail("training ended before it could be interrupted:\n" + proc.stdout.read()[-3000:])
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    os.kill(proc.pid, signal.SIGINT)  # Ctrl-C
+    try:
+        out, _ = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        pytest.fail("Ctrl-C did not stop `wavelit train` within 120 s")
+    assert proc.returncode == 130, out[-3000:]
+    assert (
+        "wavelit train: interrupted; run the same command again to resume from the "
+        "last finished epoch." in out
+    )
     done = len(read_history(history)["loss"])
     assert 2 <= done < 4
     assert os.path.isdir(os.path.join(run, "backup"))
@@ -270,15 +279,23 @@ def test_train_resumes_after_kill_then_finetune_evaluate_report(tmp_path):
     proc = _cli(args, env)
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
+    resumed = re.search(r"resuming from epoch (\d) of 4", out)
+    assert resumed and int(resumed.group(1)) in (done, done + 1), out[-3000:]
+    with open(history) as f:  # one row per epoch, none twice
+        assert [line.split(",")[0] for line in f.read().splitlines()[1:]] == ["0", "1", "2", "3"]
     hist = read_history(history)
-    assert len(hist["loss"]) == 4 and np.all(np.isfinite(hist["loss"]))
+    assert np.all(np.isfinite(hist["loss"]))
     assert not os.path.exists(os.path.join(run, "backup"))
     model = keras.saving.load_model(os.path.join(run, "model.keras"))
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 4 * 2
     with open(os.path.join(run, "run.json")) as f:
-        kwargs = json.load(f)["model_kwargs"]
+        run_json = json.load(f)
+    assert run_json["status"] == "finished"
+    kwargs = run_json["config"]["model_kwargs"]
     assert kwargs["dim"] == 16
-    assert kwargs["mode"] == "reflect"  # acoustics: walls, from the data's boundary conditions
+    assert kwargs["boundary"] == "reflect"  # acoustics: walls, from the data's boundary conditions
+    # The finished run is not trained into again.
+    assert main(args) == 1
 
     ft = os.path.join(str(tmp_path), "ft")
     assert (

@@ -1,7 +1,5 @@
 """`wavelit evaluate`: rollout evaluation with The Well's metrics."""
 
-import inspect
-
 from keras_wavelit.cli.common import add_data_args
 from keras_wavelit.cli.common import positive
 
@@ -48,9 +46,6 @@ def add_parser(subparsers):
 def run(args):
     from keras_wavelit.evaluation.runs import evaluate_run
 
-    kwargs = {}
-    if "verbose" in inspect.signature(evaluate_run).parameters:
-        kwargs["verbose"] = 0 if args.quiet else 1
     result = evaluate_run(
         args.model,
         args.data,
@@ -60,7 +55,7 @@ def run(args):
         max_rollout_steps=args.max_rollout_steps,
         max_trajectories=args.max_trajectories,
         divergence_threshold=args.divergence_threshold,
-        **kwargs,
+        verbose=0 if args.quiet else 1,
     )
     print(result.summary_table())
     return 0
