@@ -153,6 +153,8 @@ def write_report(
 
     Returns:
         The path of `report.md`.
+
+    Example: see `evaluate_run`.
     """
     if not evaluations:
         raise ValueError("`evaluations` is empty: give at least one evaluation directory.")

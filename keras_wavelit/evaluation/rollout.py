@@ -19,7 +19,6 @@ from keras_wavelit.evaluation.windows import rollout_windows
 
 # Kept importable from this module, where they used to live.
 __all__ = ["Divergence", "RolloutEvaluation", "WindowScore", "evaluate_rollout"]
-METRIC_FUNCTIONS = _predict.METRIC_FUNCTIONS
 
 
 def _check_n_steps(n_steps, t_total, n_steps_input):

@@ -88,6 +88,32 @@ def evaluate_run(
 
     Returns:
         The `RolloutEvaluation`, with `one_step` set.
+
+    Example:
+
+    ```python
+    import os
+    import tempfile
+    import numpy as np
+    from keras_wavelit.data import simulate
+    from keras_wavelit.evaluation import evaluate_run, write_report
+
+
+    class Persistence:  # any model with `n_steps_input` and `rollout`
+        n_steps_input = 2
+
+        def rollout(self, x0, steps):
+            fields = np.asarray(x0["fields"] if isinstance(x0, dict) else x0)
+            return np.repeat(fields[:, -1:], steps, axis=1)
+
+
+    base = tempfile.mkdtemp()
+    simulate("acoustic_scattering_2d", base, resolution=16, n_trajectories=4, n_steps=8, verbose=0)
+    eval_dir = os.path.join(base, "eval")
+    result = evaluate_run(Persistence(), base, "acoustic_scattering_2d", eval_dir, verbose=0)
+    assert result.one_step.n_windows == 6  # one test trajectory, 8 - 2 windows
+    write_report(os.path.join(base, "report"), {"persistence": eval_dir})
+    ```
     """
     import keras
 
