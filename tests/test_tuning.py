@@ -208,17 +208,14 @@ def test_best_config_round_trip(search, tmp_path):
     assert compiled.loss.beta == pytest.approx(best["loss"]["beta"])
 
 
-def test_search_resumes_without_rerunning_trials(search):
+def test_finished_search_reopens_without_rerunning_trials(search):
     x, y = _data(4)
-    xv, yv = _data(2, seed=1)
     before = {r["trial_id"]: r["score"] for r in trial_records(search["tuner"])}
     hm = WaveLiTHyperModel(SHAPE, space=SPACE, max_params=MAX_PARAMS, warmup_steps=1)
-    tuner = make_tuner(hm, "random", max_trials=4, directory=search["dir"], seed=3)
-    tuner.search(x, y, validation_data=(xv, yv), epochs=1, batch_size=2, verbose=0)
-    after = {r["trial_id"]: r["score"] for r in trial_records(tuner)}
-    assert len(hm.trained) == 1  # only the missing trial ran
-    assert len(after) == 4
-    assert {k: after[k] for k in before} == before
+    tuner = make_tuner(hm, "random", max_trials=3, directory=search["dir"], seed=3)
+    tuner.search(x, y, validation_data=(x, y), epochs=1, batch_size=2, verbose=0)
+    assert hm.trained == []  # nothing trained again
+    assert {r["trial_id"]: r["score"] for r in trial_records(tuner)} == before
 
 
 def test_hyperband_with_the_rollout_objective(tmp_path):
@@ -268,15 +265,12 @@ def tiny_dataset(tmp_path_factory):
     return out
 
 
-def test_cli_bayesian_search_writes_best_json(tiny_dataset, tmp_path, capsys):
+def test_cli_bayesian_search_resumes_and_writes_best_json(tiny_dataset, tmp_path, capsys):
     from keras_wavelit.tuning.cli import run
 
     out = str(tmp_path / "tune")
-    args = _tune_args(
-        tiny_dataset,
-        out,
+    options = dict(
         tuner="bayesian",
-        trials=2,
         max_params=5000,
         epochs=1,
         steps=2,
@@ -285,16 +279,22 @@ def test_cli_bayesian_search_writes_best_json(tiny_dataset, tmp_path, capsys):
         n_steps_input=2,
         space=["dim=8,16", "depth=1:2", "pyramid_levels=0", "wavelet=haar"],
     )
-    assert run(args) == 0
+    # An interrupted search (one trial done) continues with the missing trial.
+    assert run(_tune_args(tiny_dataset, out, trials=1, **options)) == 0
+    with open(os.path.join(out, "trials.json")) as f:
+        first = json.load(f)
+    assert run(_tune_args(tiny_dataset, out, trials=2, **options)) == 0
     printed = capsys.readouterr().out
-    assert printed.count("trial ") == 2
+    assert printed.count("trial 1/1 ") == 1 and printed.count("trial 2/2 ") == 1
+    assert printed.count("trial ") == 2  # the first trial did not run again
     with open(os.path.join(out, "best.json")) as f:
         best = json.load(f)
     with open(os.path.join(out, "trials.json")) as f:
         trials = json.load(f)
-    assert len(trials) == 2 and all(t["params"] <= 5000 for t in trials)
+    assert len(trials) == 2 and trials[0]["score"] == first[0]["score"]
+    assert all(t["status"] == "COMPLETED" and t["params"] <= 5000 for t in trials)
     assert best["model"]["wavelet"] == "haar" and best["model"]["pyramid_levels"] == 0
-    assert np.isfinite(best["score"])
+    assert best["score"] == min(t["score"] for t in trials)
     # The embedded acoustics data has constant fields: the count includes them.
     model = WaveLiT(**wavelit_kwargs(best["model"]))
     model.build({"fields": (1, 2, 16, 16, 3), "constants": (1, 16, 16, 2)})

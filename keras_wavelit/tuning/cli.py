@@ -125,7 +125,7 @@ def add_parser(subparsers):
         "--warmup-steps",
         type=int,
         default=None,
-        help="learning-rate warm-up steps (default: 5%% of the steps of a trial)",
+        help="learning-rate warm-up steps (default: a tenth of the steps of a trial)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument(
@@ -198,7 +198,7 @@ def run(args):
 
     warmup = args.warmup_steps
     if warmup is None:
-        warmup = max(1, int(0.05 * args.epochs * args.steps))
+        warmup = max(1, (args.epochs * args.steps) // 10)
     hypermodel = WaveLiTHyperModel(
         fields.shape[1:],
         constants_channels=constants,
