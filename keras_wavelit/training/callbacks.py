@@ -148,6 +148,21 @@ def trim_history(path, first_epoch):
 
     Returns:
         The number of rows dropped.
+
+    Example:
+
+    ```python
+    import csv
+    import os
+    import tempfile
+
+    from keras_wavelit.training import trim_history
+
+    path = os.path.join(tempfile.mkdtemp(), "history.csv")
+    with open(path, "w", newline="") as f:
+        csv.writer(f).writerows([["epoch", "loss"], [0, 1.0], [1, 0.5], [2, 0.4]])
+    assert trim_history(path, 2) == 1  # epoch 2 will run again
+    ```
     """
     if not os.path.exists(path):
         return 0
@@ -194,6 +209,25 @@ class RunBackup(keras.callbacks.BackupAndRestore):
 
     Attributes:
         resumed_epoch: 0-based epoch the run continues from (0 for a new run).
+
+    Example:
+
+    ```python
+    import os
+    import tempfile
+
+    import keras
+    import numpy as np
+
+    from keras_wavelit.training import RunBackup
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="adam", loss="mse")
+    backup = RunBackup(os.path.join(tempfile.mkdtemp(), "backup"), steps_per_epoch=2, epochs=2)
+    x = np.ones((4, 3), "float32")
+    model.fit(x, x[:, :1], batch_size=2, epochs=2, callbacks=[backup], verbose=0)
+    assert backup.resumed_epoch == 0  # a new run; an interrupted one resumes
+    ```
     """
 
     def __init__(self, backup_dir, steps_per_epoch, epochs, history_path=None, verbose=1):

@@ -122,6 +122,28 @@ def prepare_run_dir(run_dir, config, overwrite=False):
         RunDirectoryError: `run_dir` holds a finished or failed run, a run
             of another configuration, or run files without `run.json`, and
             `overwrite` is False.
+
+    Example:
+
+    ```python
+    import json
+    import os
+    import tempfile
+
+    from keras_wavelit.training import RunDirectoryError
+    from keras_wavelit.training import prepare_run_dir
+
+    run = tempfile.mkdtemp()
+    config = {"command": "train", "epochs": 8}
+    assert prepare_run_dir(run, config) is False  # a new run
+    with open(os.path.join(run, "run.json"), "w") as f:
+        json.dump({"config": config, "status": "running"}, f)
+    assert prepare_run_dir(run, config) is True  # interrupted: resume
+    try:
+        prepare_run_dir(run, {"command": "train", "epochs": 10})
+    except RunDirectoryError as err:
+        print(err)  # ... different configuration (epochs: 8 -> 10) ...
+    ```
     """
     config = _normalize(config)
     os.makedirs(run_dir, exist_ok=True)
