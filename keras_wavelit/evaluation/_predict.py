@@ -82,12 +82,28 @@ def step_predict(predict_fn, fields, constants, n_steps, progress=None):
     return np.concatenate(outputs, axis=1)[:, :n_steps]
 
 
-def predict_steps(model, fields, constants, n_steps, progress=None):
+def _pad_rows(x, rows):
+    """`x` with its last row repeated up to `rows` rows (None stays None)."""
+    if x is None or x.shape[0] >= rows:
+        return x
+    return np.concatenate([x, np.repeat(x[-1:], rows - x.shape[0], axis=0)])
+
+
+def predict_steps(model, fields, constants, n_steps, progress=None, pad_to=None):
     """`n_steps` predictions from the initial windows `fields`, `(B, n_steps, H, W, C)`.
 
     A model with `rollout(x0, steps)` is called once; any other callable is
-    stepped by `step_predict`.
+    stepped by `step_predict`. With `pad_to`, a smaller batch is padded to
+    that many rows (repeating its last row) and the padding dropped from the
+    result, so that a compiled model sees one batch shape and compiles once.
     """
+    n = fields.shape[0]
+    if pad_to and n < pad_to:
+        fields, constants = _pad_rows(fields, pad_to), _pad_rows(constants, pad_to)
+        pred = predict_steps(model, fields, constants, n_steps, None)
+        if progress is not None:
+            progress.add(n * n_steps)
+        return pred[:n]
     if hasattr(model, "rollout"):
         pred = to_numpy(model.rollout(join_inputs(fields, constants), n_steps))
         expected = (fields.shape[0], n_steps) + fields.shape[2:]

@@ -104,7 +104,9 @@ def evaluate_one_step(
         metrics: names among `"vrmse"`, `"nrmse"`, `"mse"`,
             `"relative_l2"`; `"vrmse"` is always computed.
         field_names: names of the `C` channels.
-        batch_size: windows per model call. Defaults to 32.
+        batch_size: windows per model call. Defaults to 32. A smaller last
+            batch is padded to this size (and the padding dropped), so a
+            compiled model compiles once.
         verbose: 0 (silent) or 1 (a progress bar over windows). Defaults
             to 1.
 
@@ -143,7 +145,7 @@ def evaluate_one_step(
         frames = trajectories[traj_index[sl, None], start_index[sl, None] + offsets]
         x, target = frames[:, :n_steps_input], frames[:, n_steps_input:]
         const = None if constants is None else np.ascontiguousarray(constants[traj_index[sl]])
-        pred = _predict.predict_steps(model, x, const, 1)
+        pred = _predict.predict_steps(model, x, const, 1, pad_to=min(batch_size, n_windows))
         scores, _, _ = _predict.score(pred, target, metric_names, denormalize)
         for m in metric_names:
             values[m][sl] = scores[m][:, 0]

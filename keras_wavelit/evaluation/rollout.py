@@ -40,13 +40,13 @@ def _roll_out_all(model, trajectories, constants, n_steps_input, n_steps, option
     finite_pred = np.empty((n_traj, n_steps), dtype=bool)
     kept = []
     progress = _predict.progress_bar(n_traj * n_steps, verbose, unit_name="step")
-    batch_size = n_traj if not batch_size else int(batch_size)
+    batch_size = n_traj if not batch_size else min(int(batch_size), n_traj)
     for start in range(0, n_traj, batch_size):
         sl = slice(start, min(start + batch_size, n_traj))
         x0 = trajectories[sl, :n_steps_input]
         target = trajectories[sl, n_steps_input : n_steps_input + n_steps]
         const = None if constants is None else np.ascontiguousarray(constants[sl])
-        pred = _predict.predict_steps(model, x0, const, n_steps, progress)
+        pred = _predict.predict_steps(model, x0, const, n_steps, progress, pad_to=batch_size)
         scores, finite_pred[sl], pred = _predict.score(pred, target, metric_names, denormalize)
         for m in metric_names:
             values[m][sl] = scores[m]
@@ -146,7 +146,8 @@ def evaluate_rollout(
             `"relative_l2"`; `"vrmse"` is always computed.
         field_names: names of the `C` channels. Defaults to `"0"`, `"1"`...
         batch_size: trajectories per model call (None: all at once).
-            Defaults to 8.
+            Defaults to 8. A smaller last batch is padded to this size (and
+            the padding dropped), so a compiled model compiles once.
         return_predictions: keep the predictions (in the evaluated units)
             on the result. Defaults to False.
         one_step: also compute The Well's one-step score over all windows.
