@@ -5,6 +5,8 @@ import os
 from typing import List
 from typing import Optional
 from typing import Sequence
+from typing import Tuple
+from typing import Union
 
 import keras
 import numpy as np
@@ -64,8 +66,33 @@ def resolve_dataset_dir(well_base_path: str, well_dataset_name: str) -> str:
                     found.add(n)
     raise WellDataError(
         f"Unknown dataset {well_dataset_name!r} under well_base_path {well_base_path!r}: "
-        f"expected {candidates[0]}/data/<split>/*.hdf5. Datasets found there: {sorted(found) or 'none'}."
+        f"expected {candidates[0]}/data/<split>/*.hdf5. "
+        f"Datasets found there: {sorted(found) or 'none'}."
     )
+
+
+def _resolve_shard(shard) -> Tuple[int, int]:
+    """`(index, count)` of a `shard` argument (see `WellSequence`)."""
+    if shard is None:
+        return 0, 1
+    if isinstance(shard, str):
+        if shard != "auto":
+            raise ValueError(f"shard must be None, 'auto' or (index, count); got {shard!r}.")
+        from keras_wavelit.distributed import process_count
+        from keras_wavelit.distributed import process_index
+
+        return process_index(), process_count()
+    try:
+        index, count = shard
+        ok = int(index) == index and int(count) == count and 0 <= index < count
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise ValueError(
+            "shard must be None, 'auto' or (index, count) with integers "
+            f"0 <= index < count; got {shard!r}."
+        )
+    return int(index), int(count)
 
 
 class WellSequence(keras.utils.PyDataset):
@@ -98,6 +125,14 @@ class WellSequence(keras.utils.PyDataset):
       `n_steps_input` steps and `y` all remaining steps (at most
       `max_rollout_steps`), for rollout evaluation.
 
+    Sharding (multi-process data parallelism, `docs/distributed.md`): with
+    `shard=(index, count)` this process reads only its part of the split,
+    the `index`-th of `count` contiguous, equal blocks of samples (the last
+    `n_samples % count` samples of the split are left out so that every
+    process runs the same number of steps), shuffles within that block, and
+    yields `batch_size // count` samples per batch: `batch_size` is the
+    global batch that the `count` processes assemble together.
+
     Args:
         well_base_path: base directory holding `datasets/<name>/`. The
             directory `.../datasets` itself is accepted too.
@@ -106,7 +141,8 @@ class WellSequence(keras.utils.PyDataset):
         split: `"train"`, `"valid"` or `"test"`.
         n_steps_input: input steps `T_in`.
         n_steps_output: target steps `T_out` in window mode.
-        batch_size: samples per batch.
+        batch_size: samples per batch; with `shard`, the global batch of
+            all processes (each yields `batch_size // count`).
         shuffle: shuffle samples each epoch; defaults to True for `"train"`
             and False otherwise.
         seed: seed of the shuffling; epoch `e` uses the permutation drawn
@@ -133,7 +169,13 @@ class WellSequence(keras.utils.PyDataset):
             once and cut samples from there, with the same indexing as
             `WellDataset` (several times faster per batch). `None` (default)
             does so when the split's files total at most 1 GiB; `False`
-            reads every sample through `WellDataset.__getitem__`.
+            reads every sample through `WellDataset.__getitem__`. With a
+            shard, only the trajectories of the shard are read.
+        shard: None (default: the whole split), `(index, count)` (this
+            process reads block `index` of `count`), or `"auto"`: the
+            process index and count of the running multi-process job
+            (`keras_wavelit.distributed.process_index()` / `process_count()`;
+            `(0, 1)` in a single process).
         **kwargs: `workers`, `use_multiprocessing`, `max_queue_size` of
             `keras.utils.PyDataset`.
 
@@ -141,15 +183,23 @@ class WellSequence(keras.utils.PyDataset):
 
     ```python
     from keras_wavelit.data import WellSequence
+    from keras_wavelit.data import simulate
 
-    train = WellSequence("wavelit_data", "gray_scott_2d", split="train",
-                         n_steps_input=4, n_steps_output=1, batch_size=16)
-    valid = WellSequence("wavelit_data", "gray_scott_2d", split="valid",
-                         n_steps_input=4, n_steps_output=1, batch_size=16)
-    model.fit(train, validation_data=valid, epochs=10)
+    simulate("acoustic_scattering_2d", "wavelit_data", resolution=16,
+             n_trajectories=8, n_steps=6, verbose=0)
+    train = WellSequence("wavelit_data", "acoustic_scattering_2d", split="train",
+                         n_steps_input=2, n_steps_output=1, batch_size=4)
+    x, y = train[0]
+    print(x["fields"].shape, x["constants"].shape, y.shape)
+    # (4, 2, 16, 16, 3) (4, 16, 16, 2) (4, 1, 16, 16, 3)
 
-    rollouts = WellSequence("wavelit_data", "gray_scott_2d", split="test",
-                            n_steps_input=4, full_trajectory=True, batch_size=4)
+    # Process 1 of 2 of a data-parallel job: half the samples, half the batch.
+    part = WellSequence("wavelit_data", "acoustic_scattering_2d", split="train",
+                        n_steps_input=2, batch_size=4, shard=(1, 2))
+    print(part.n_samples, part.local_batch_size)  # 12 2
+
+    rollouts = WellSequence("wavelit_data", "acoustic_scattering_2d", split="test",
+                            n_steps_input=2, full_trajectory=True, batch_size=1)
     x, y = rollouts[0]
     y_physical = rollouts.denormalize(y)
     ```
@@ -177,6 +227,7 @@ class WellSequence(keras.utils.PyDataset):
         min_std: float = 1e-4,
         stats_path: Optional[str] = None,
         in_memory: Optional[bool] = None,
+        shard: Union[None, str, Tuple[int, int]] = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -209,8 +260,8 @@ class WellSequence(keras.utils.PyDataset):
         for fi in info.fields:
             if fi.omits_constant_axes:
                 raise WellDataError(
-                    f"{info.path}: field '{fi.name}' (dim_varying={list(fi.dim_varying)}) omits the "
-                    f"spatial axes it is constant along (shape {fi.shape}); "
+                    f"{info.path}: field '{fi.name}' (dim_varying={list(fi.dim_varying)}) "
+                    f"omits the spatial axes it is constant along (shape {fi.shape}); "
                     "the_well.data.WellDataset needs them stored with size 1."
                 )
         self.well_base_path = well_base_path
@@ -300,18 +351,43 @@ class WellSequence(keras.utils.PyDataset):
             raise WellDataError(
                 f"{split_dir}: the_well.data.WellDataset rejected the split: {err}"
             ) from None
-        self.n_samples = len(self._dataset)
-        if self.drop_remainder and self.n_samples < self.batch_size:
+        self.n_samples_total = len(self._dataset)
+        self.shard_index, self.shard_count = _resolve_shard(shard)
+        self.shard = (self.shard_index, self.shard_count)
+        if self.batch_size % self.shard_count:
+            raise ValueError(
+                f"batch_size={self.batch_size} (the global batch) must be divisible by the "
+                f"{self.shard_count} shards of shard={shard!r}, so that every process gets an "
+                "equal part of it."
+            )
+        self.local_batch_size = self.batch_size // self.shard_count
+        per_shard = self.n_samples_total // self.shard_count
+        if per_shard < 1:
             raise WellDataError(
-                f"{split_dir}: {self.n_samples} samples are fewer than batch_size={self.batch_size} "
-                "with drop_remainder=True."
+                f"{split_dir}: {self.n_samples_total} samples cannot be split into "
+                f"{self.shard_count} shards."
+            )
+        start = self.shard_index * per_shard
+        #: Global sample indices (`WellDataset` order) this sequence reads.
+        self.sample_indices = np.arange(start, start + per_shard)
+        #: Samples this sequence reads (all of the split without a shard).
+        self.n_samples = per_shard
+        if self.drop_remainder and self.n_samples < self.local_batch_size:
+            raise WellDataError(
+                f"{split_dir}: {self.n_samples} samples are fewer than batch_size="
+                f"{self.local_batch_size} with drop_remainder=True"
+                + (
+                    f" (shard {self.shard_index} of {self.shard_count})."
+                    if self.shard_count > 1
+                    else "."
+                )
             )
         if in_memory is None:
             in_memory = (
                 sum(os.path.getsize(p) for p in self._dataset.files_paths) <= IN_MEMORY_LIMIT
             )
         self.in_memory = bool(in_memory)
-        self._arrays = [self._load_file(fi) for fi in self.file_infos] if self.in_memory else None
+        self._arrays = self._load_shard() if self.in_memory else None
         self._epoch = 0
         self._order = self._permutation(0)
 
@@ -383,8 +459,8 @@ class WellSequence(keras.utils.PyDataset):
     # --------------------------------------------------------------- PyDataset
     def __len__(self) -> int:
         if self.drop_remainder:
-            return self.n_samples // self.batch_size
-        return math.ceil(self.n_samples / self.batch_size)
+            return self.n_samples // self.local_batch_size
+        return math.ceil(self.n_samples / self.local_batch_size)
 
     def on_epoch_end(self):
         self._epoch += 1
@@ -396,7 +472,8 @@ class WellSequence(keras.utils.PyDataset):
             index += n_batches
         if not 0 <= index < n_batches:
             raise IndexError(f"batch index {index} out of range for {n_batches} batches.")
-        ids = self._order[index * self.batch_size : (index + 1) * self.batch_size]
+        b = self.local_batch_size
+        ids = self.sample_indices[self._order[index * b : (index + 1) * b]]
         xs, ys, cs = [], [], []
         for i in ids:
             x, y, c = self.sample(int(i))
@@ -450,8 +527,31 @@ class WellSequence(keras.utils.PyDataset):
                 c = (c - self.constant_mean) / self.constant_std
         return x, y, c
 
-    def _load_file(self, info: WellFileInfo):
-        """Selected channels of one file: `(n_traj, T, H, W, C)` and `(n_traj, H, W, C_const)`.
+    def _file_of(self, index: int) -> int:
+        offsets = np.asarray(self._dataset.file_index_offsets)
+        return int(np.searchsorted(offsets, index, side="right") - 1)
+
+    def _file_and_trajectory(self, index: int):
+        return self._file_of(index), self.locate(index)[1]
+
+    def _load_shard(self):
+        """Per file, `(first trajectory, fields, constants)` of the trajectories
+        this sequence's samples use (None for files it does not touch)."""
+        first_file, first_traj = self._file_and_trajectory(int(self.sample_indices[0]))
+        last_file, last_traj = self._file_and_trajectory(int(self.sample_indices[-1]))
+        arrays = []
+        for k, info in enumerate(self.file_infos):
+            if not first_file <= k <= last_file:
+                arrays.append(None)
+                continue
+            lo = first_traj if k == first_file else 0
+            hi = last_traj + 1 if k == last_file else info.n_trajectories
+            arrays.append((lo,) + self._load_file(info, lo, hi))
+        return arrays
+
+    def _load_file(self, info: WellFileInfo, lo: int = 0, hi: Optional[int] = None):
+        """Selected channels of trajectories `lo:hi` of one file:
+        `(n_traj, T, H, W, C)` and `(n_traj, H, W, C_const)`.
 
         Fields are laid out as `WellDataset` does: broadcast over the axes
         they do not vary along, tensor components flattened in C order,
@@ -461,19 +561,23 @@ class WellSequence(keras.utils.PyDataset):
 
         from keras_wavelit.data.well_format import FIELD_GROUPS
 
+        hi = info.n_trajectories if hi is None else hi
+
         var, const = [], []
         try:
             with h5py.File(info.path, "r") as f:
                 for fi in info.fields:
-                    a = np.asarray(f[FIELD_GROUPS[fi.order]][fi.name][()], dtype=np.float32)
-                    if not fi.sample_varying:
-                        a = a[None]
+                    data = f[FIELD_GROUPS[fi.order]][fi.name]
+                    if fi.sample_varying:
+                        a = np.asarray(data[lo:hi], dtype=np.float32)
+                    else:
+                        a = np.asarray(data[()], dtype=np.float32)[None]
                     lead = 2 if fi.time_varying else 1
                     for d, used in enumerate(fi.dim_varying):
                         if not used and fi.omits_constant_axes:
                             a = np.expand_dims(a, lead + d)
                     target = (
-                        (info.n_trajectories,)
+                        (hi - lo,)
                         + a.shape[1:lead]
                         + tuple(info.spatial_shape)
                         + a.shape[lead + 2 :]
@@ -483,18 +587,17 @@ class WellSequence(keras.utils.PyDataset):
                     (var if fi.time_varying else const).append(a)
         except OSError as err:
             raise WellDataError(
-                f"{info.path}: reading the fields failed; the file is truncated or corrupted ({err})."
+                f"{info.path}: reading the fields failed; the file is truncated or "
+                f"corrupted ({err})."
             ) from None
         v = np.concatenate(var, axis=-1)[..., self._var_idx]
         c = np.concatenate(const, axis=-1)[..., self._const_idx] if self._const_idx else None
         return np.ascontiguousarray(v), (None if c is None else np.ascontiguousarray(c))
 
     def _memory_sample(self, index: int):
-        file_idx = int(
-            np.searchsorted(np.asarray(self._dataset.file_index_offsets), index, side="right") - 1
-        )
         _, traj, t0 = self.locate(index)
-        v, c = self._arrays[file_idx]
+        first, v, c = self._arrays[self._file_of(index)]
+        traj -= first
         n_in = self.n_steps_input
         steps = t0 + self.time_stride * np.arange(n_in + self.output_steps)
         x = v[traj, steps[:n_in]]
@@ -522,8 +625,8 @@ class WellSequence(keras.utils.PyDataset):
                 _, _, ch = np.argwhere(bad)[0]
                 path, traj, _ = self.locate(index)
                 raise WellDataError(
-                    f"{path}: non-finite value in constant field '{self.constant_channel_names[ch]}' "
-                    f"of trajectory {traj}."
+                    f"{path}: non-finite value in constant field "
+                    f"'{self.constant_channel_names[ch]}' of trajectory {traj}."
                 )
 
     # ----------------------------------------------------------- normalization
@@ -540,7 +643,8 @@ class WellSequence(keras.utils.PyDataset):
         values = keras.ops.convert_to_tensor(values)
         if tuple(values.shape[-1:]) != scale.shape:
             raise ValueError(
-                f"{what}: last axis has {tuple(values.shape[-1:])} channels, expected {scale.shape[0]}."
+                f"{what}: last axis has {tuple(values.shape[-1:])} channels, "
+                f"expected {scale.shape[0]}."
             )
         dtype = values.dtype
         return values * keras.ops.convert_to_tensor(
@@ -606,7 +710,9 @@ class WellSequence(keras.utils.PyDataset):
 
     def __repr__(self) -> str:
         return (
-            f"WellSequence({self.well_dataset_name!r}, split={self.split!r}, samples={self.n_samples}, "
-            f"batches={len(self)}, x=(B, {self.n_steps_input}, {self.spatial_shape[0]}, "
+            f"WellSequence({self.well_dataset_name!r}, split={self.split!r}, "
+            f"samples={self.n_samples}, "
+            + (f"shard={self.shard}, " if self.shard_count > 1 else "")
+            + f"batches={len(self)}, x=(B, {self.n_steps_input}, {self.spatial_shape[0]}, "
             f"{self.spatial_shape[1]}, {self.n_channels}), constants={self.n_constant_channels})"
         )

@@ -286,3 +286,61 @@ def test_field_with_omitted_axis_is_rejected(tmp_path):
     _write_profile_dataset(str(tmp_path), keep_axis=False)
     with pytest.raises(WellDataError, match="field 'profile' .* omits the spatial axes"):
         WellSequence(str(tmp_path), "profiles", "train", normalize=False)
+
+
+def test_shards_split_the_samples_and_the_global_batch(well_base):
+    kwargs = dict(n_steps_input=2, n_steps_output=3, batch_size=4, seed=3)
+    whole = WellSequence(well_base, AC, "train", in_memory=False, **kwargs)
+    assert whole.shard == (0, 1) and whole.local_batch_size == 4
+    assert whole.n_samples == whole.n_samples_total == 16  # 2 trajectories x 8 windows
+    parts = [WellSequence(well_base, AC, "train", shard=(i, 2), **kwargs) for i in range(2)]
+    for i, part in enumerate(parts):
+        assert part.n_samples == 8 and part.local_batch_size == 2 and len(part) == 4
+        np.testing.assert_array_equal(part.sample_indices, np.arange(8 * i, 8 * i + 8))
+        # In memory: only the shard's trajectory was read.
+        assert [a[1].shape[0] for a in part._arrays if a is not None] == [1]
+        for b in range(len(part)):
+            x, y = part[b]
+            assert x["fields"].shape[0] == 2 and y.shape[0] == 2
+            ids = part.sample_indices[part._order[2 * b : 2 * b + 2]]
+            for j, index in enumerate(ids):
+                xs, ys, cs = whole.sample(int(index))
+                np.testing.assert_array_equal(x["fields"][j], xs)
+                np.testing.assert_array_equal(x["constants"][j], cs)
+                np.testing.assert_array_equal(y[j], ys)
+    # Each epoch reshuffles within the shard, never across shards.
+    first = parts[1]._order.copy()
+    parts[1].on_epoch_end()
+    assert not np.array_equal(parts[1]._order, first)
+    assert sorted(parts[1].sample_indices[parts[1]._order]) == list(range(8, 16))
+
+
+def test_uneven_shards_leave_out_the_remainder_and_span_trajectories(well_base):
+    kwargs = dict(n_steps_input=2, n_steps_output=3, batch_size=3, shuffle=False)
+    parts = [WellSequence(well_base, AC, "train", shard=(i, 3), **kwargs) for i in range(3)]
+    # 16 samples over 3 processes: 5 each, sample 15 left out; equal batch counts.
+    assert [list(p.sample_indices) for p in parts] == [
+        list(range(0, 5)),
+        list(range(5, 10)),
+        list(range(10, 15)),
+    ]
+    assert {len(p) for p in parts} == {5}
+    assert [a[1].shape[0] for a in parts[1]._arrays if a is not None] == [2]
+    whole = WellSequence(well_base, AC, "train", in_memory=False, **kwargs)
+    x, y = parts[1][4]  # sample 9: trajectory 1, window 1
+    _, traj, t0 = whole.locate(9)
+    assert (traj, t0) == (1, 1)
+    np.testing.assert_array_equal(y[0], whole.sample(9)[1])
+
+
+def test_shard_argument_errors(well_base):
+    with pytest.raises(ValueError, match="divisible by the 3 shards"):
+        WellSequence(well_base, AC, "train", batch_size=4, shard=(0, 3))
+    for bad in ((2, 2), (-1, 2), (0, 0), "all", (0.5, 2), 3):
+        with pytest.raises(ValueError, match="shard must be"):
+            WellSequence(well_base, AC, "train", batch_size=4, shard=bad)
+    # Gray-Scott's training split: 7 samples, 3 per shard, fewer than 8 / 2.
+    with pytest.raises(WellDataError, match="3 samples are fewer than batch_size=4 .*shard 0 of 2"):
+        WellSequence(well_base, GS, "train", batch_size=8, shard=(0, 2), drop_remainder=True)
+    alone = WellSequence(well_base, GS, "valid", batch_size=2, shard="auto")
+    assert alone.shard == (0, 1) and alone.local_batch_size == 2
