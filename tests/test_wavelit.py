@@ -36,15 +36,48 @@ def schedule_of(model):
     return model.optimizer._learning_rate
 
 
+def acoustic_windows(n_trajectories, seed, t_in=2):
+    """One-step windows of the embedded acoustics simulation at 16 x 16
+    (pressure and velocity: 3 fields), as `wavelit demo` trains on."""
+    from keras_wavelit.data import acoustics
+
+    sim = acoustics.run(resolution=16, n_trajectories=n_trajectories, n_steps=12, seed=seed)
+    p = sim.t0_fields["pressure"].data[..., None]
+    fields = np.concatenate([p, sim.t1_fields["velocity"].data], axis=-1).astype("float32")
+    fields = fields / fields.std(axis=(0, 1, 2, 3))
+    n = fields.shape[1] - t_in
+    x = np.concatenate([fields[:, t : t + t_in] for t in range(n)])
+    y = np.concatenate([fields[:, t + t_in : t + t_in + 1] for t in range(n)])
+    return x, y
+
+
 @pytest.fixture(scope="module")
 def fitted():
-    """A tiny compiled model after a short fit (compiled once per module)."""
+    """The default model (compiled by itself) after the README's `fit(...,
+    epochs=10)` on a small embedded dataset: 16 windows, batch 8, 20 steps
+    (compiled once per module)."""
     keras.utils.set_random_seed(0)
-    x, y = data()
+    x, y = acoustic_windows(2, seed=0)
+    x, y = x[:16], y[:16]
+    xv, yv = acoustic_windows(1, seed=1)
     model = tiny()
-    model.compile(warmup_steps=4, learning_rate=3e-3)
-    history = model.fit(x, y, batch_size=4, epochs=4, verbose=0)
+    before = model.evaluate(xv, yv, batch_size=10, verbose=0, return_dict=True)["loss"]
+    history = model.fit(
+        x, y, batch_size=8, epochs=10, validation_data=(xv, yv), validation_freq=10, verbose=0
+    )
+    history.history["val_loss_before"] = [before]
     return model, history, x, y
+
+
+def test_default_model_visibly_trains_in_a_short_fit(fitted):
+    """Issue 16 item 7: with the paper's fixed 5,000-step warm-up these 20
+    steps leave the validation loss where it was (factor ~1.0); the adaptive
+    warm-up (2 steps here) lowers it by more than 1.4x."""
+    model, history, _, _ = fitted
+    assert schedule_of(model).warmup_steps == 2
+    before = history.history["val_loss_before"][0]
+    after = history.history["val_loss"][-1]
+    assert after < before / 1.4, (before, after)
 
 
 def test_pyramid_combination_and_older_configs():
@@ -108,14 +141,10 @@ def test_default_compile_is_the_paper_recipe_with_the_models_transform():
         model.compile(optimizer="adam", learning_rate=1e-3)
 
 
-def test_adaptive_warmup_is_fixed_by_the_first_fit(fitted):
-    model = tiny()
-    x, y = data(n=12)
-    model.fit(x, y, batch_size=4, epochs=5, verbose=0)
-    # 3 batches x 5 epochs = 15 steps; a tenth of them, rounded up
-    assert schedule_of(model).warmup_steps == 2
+def test_steps_per_epoch_for_the_adaptive_warmup():
     from keras_wavelit.models.recipe import steps_per_epoch_of
 
+    x, _ = data(n=12)
     assert steps_per_epoch_of({"fields": x}, batch_size=5) == 3
     assert steps_per_epoch_of(x, batch_size=4, validation_split=0.25) == 3
     assert steps_per_epoch_of(iter([])) is None
@@ -123,6 +152,7 @@ def test_adaptive_warmup_is_fixed_by_the_first_fit(fitted):
 
 def test_fit_evaluate_rollout_and_save(fitted, tmp_path):
     model, hist, x, y = fitted
+    x, y = x[:8], y[:8]
     loss = hist.history["loss"]
     assert np.all(np.isfinite(loss)) and loss[-1] < loss[0]
     assert "vrmse" in hist.history

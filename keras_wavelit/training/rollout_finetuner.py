@@ -253,6 +253,7 @@ class RolloutFinetuner(keras.Model):
         return ops.sum(ops.stack(losses)) / k
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The method's objective over the unroll (see the class docstring)."""
         losses, _, rate = self.unrolled_losses(x, y, first_prediction=y_pred, training=training)
         loss = self.combine_losses(losses)
         if training:
