@@ -11,6 +11,7 @@ import os
 
 import numpy as np
 
+from keras_wavelit.evaluation.growth import error_growth
 from keras_wavelit.evaluation.windows import rollout_windows
 
 
@@ -143,8 +144,11 @@ def _per_step_curve(value):
 def plot_vrmse_vs_step(results_by_model, path, show_windows=True, log_scale=True):
     """Median VRMSE against rollout step, one line per model.
 
-    A dashed line marks VRMSE 1, the error of predicting the spatial mean;
-    a dotted vertical line marks a curve's first non-finite step.
+    A dashed line marks VRMSE 1, the error of predicting the spatial mean,
+    and a ring the first step where a curve exceeds it; the legend gives each
+    curve's mean growth ratio `VRMSE(t+1) / VRMSE(t)` over steps 2-12
+    (`error_growth`); a dotted vertical line marks a curve's first
+    non-finite step.
 
     Args:
         results_by_model: dict label -> a `RolloutEvaluation` (its median
@@ -174,16 +178,28 @@ def plot_vrmse_vs_step(results_by_model, path, show_windows=True, log_scale=True
     """
     if not results_by_model:
         raise ValueError("`results_by_model` is empty.")
-    fig, axes = _figure(1, 1, 6.0, 4.0)
+    fig, axes = _figure(1, 1, 6.0, 4.0 + 0.2 * len(results_by_model))
     ax = axes[0, 0]
     longest = 0
     for label, value in results_by_model.items():
         curve = _per_step_curve(value)
         steps = np.arange(1, curve.size + 1)
         shown = np.where(np.isfinite(curve), curve, np.nan)
+        growth = error_growth(curve)
+        if math.isfinite(growth.mean_ratio):
+            label = f"{label} (x{growth.mean_ratio:.2f}/step, steps 2-{growth.last_step})"
         (line,) = ax.plot(
             steps, shown, marker="o" if curve.size <= 30 else None, ms=3, label=str(label)
         )
+        if growth.crossing_step is not None and np.isfinite(curve[growth.crossing_step - 1]):
+            ax.plot(
+                [growth.crossing_step],
+                [curve[growth.crossing_step - 1]],
+                marker="o",
+                ms=8,
+                mfc="none",
+                color=line.get_color(),
+            )
         bad = ~np.isfinite(curve)
         if bad.any():
             first = int(np.argmax(bad)) + 1
@@ -220,7 +236,7 @@ def plot_vrmse_vs_step(results_by_model, path, show_windows=True, log_scale=True
     ax.set_xlabel("rollout step")
     ax.set_ylabel("VRMSE (median over trajectories)")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    fig.legend(loc="outside lower center", fontsize=8, ncols=1)
     return _save(fig, path)
 
 
