@@ -3,13 +3,12 @@
 Learns one time step of a periodic 2D advection-diffusion problem for two
 fields on a 32 x 32 grid:
 
-    fields (B, 32, 32, 2) -> WaveletTokenizer.encode   (B, 16, 16, dim)
-                          -> 2 x SharedFPN(RidgeMILABlock)
-                          -> LayerNorm -> WaveletTokenizer.decode
-                          -> fields at the next step (B, 32, 32, 2)
+    fields (B, 32, 32, 2) -> WaveletEncoder            (B, 16, 16, dim)
+                          -> WaveLiTBackbone: 2 x SharedFPN(RidgeMILABlock) + LayerNorm
+                          -> WaveletDecoder -> fields at the next step (B, 32, 32, 2)
 
-trains it with ``model.fit`` (AdamW, WaveletLoss), then saves it to a
-``.keras`` file, loads it back and checks that the predictions are identical.
+trains it with `model.fit` (AdamW, WaveletLoss), then saves it to a
+`.keras` file, loads it back and checks that the predictions are identical.
 Small enough for a laptop CPU; on JAX and TensorFlow most of the time is XLA
 compiling the training step. Any Keras backend:
 
@@ -36,17 +35,17 @@ import numpy as np  # noqa: E402
 # Run from a source checkout without installing the package.
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from keras_wavelit.layers import RidgeMILABlock  # noqa: E402
-from keras_wavelit.layers import SharedFPN  # noqa: E402
-from keras_wavelit.layers import WaveletTokenizer  # noqa: E402
+from keras_wavelit.layers import WaveletDecoder  # noqa: E402
+from keras_wavelit.layers import WaveletEncoder  # noqa: E402
 from keras_wavelit.losses import WaveletLoss  # noqa: E402
+from keras_wavelit.models import WaveLiTBackbone  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
 # Data: exact spectral steps of u_t + c . grad(u) = nu * laplacian(u).
 # ---------------------------------------------------------------------------
 def advection_diffusion_pairs(samples, size=32, channels=2, dt=0.05, seed=0):
-    """Random smooth periodic fields ``x`` and the fields one step later ``y``.
+    """Random smooth periodic fields `x` and the fields one step later `y`.
 
     Each channel is advected with its own constant velocity and diffused with
     its own viscosity; the step is exact in Fourier space.
@@ -72,13 +71,13 @@ def advection_diffusion_pairs(samples, size=32, channels=2, dt=0.05, seed=0):
 
 
 # ---------------------------------------------------------------------------
-# Model: the library's layers in a small keras.Model subclass.
+# Model: the library's encoder, backbone and decoder in a small keras.Model.
 # ---------------------------------------------------------------------------
 @keras.saving.register_keras_serializable(package="quickstart")
 class TinyWaveLiT(keras.Model):
-    """Wavelet tokens -> ``depth`` shared-pyramid RidgeMILA blocks -> fields.
+    """Wavelet tokens -> WaveLiTBackbone (shared-pyramid RidgeMILA blocks) -> fields.
 
-    Predicts the residual: ``y = x + decode(mixers(encode(x)))``.
+    Predicts the residual: `y = x + decoder(backbone(encoder(x)))`.
     """
 
     def __init__(
@@ -87,8 +86,8 @@ class TinyWaveLiT(keras.Model):
         dim=32,
         depth=2,
         num_heads=4,
-        fpn_levels=1,
-        mode="periodic",
+        pyramid_levels=1,
+        boundary="periodic",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -96,35 +95,28 @@ class TinyWaveLiT(keras.Model):
         self.dim = dim
         self.depth = depth
         self.num_heads = num_heads
-        self.fpn_levels = fpn_levels
-        self.mode = mode
-        self.tokenizer = WaveletTokenizer(
-            dim, output_channels=channels, mode=mode, name="tokenizer"
+        self.pyramid_levels = pyramid_levels
+        self.boundary = boundary
+        self.encoder = WaveletEncoder(dim, boundary=boundary, name="encoder")
+        self.backbone = WaveLiTBackbone(
+            dim=dim,
+            depth=depth,
+            num_heads=num_heads,
+            pyramid_levels=pyramid_levels,
+            boundary=boundary,
+            name="backbone",
         )
-        self.mixers = [
-            SharedFPN(
-                RidgeMILABlock(num_heads=num_heads, mode=mode, name=f"block_{i}"),
-                levels=fpn_levels,
-                name=f"fpn_{i}",
-            )
-            for i in range(depth)
-        ]
-        self.norm = keras.layers.LayerNormalization(epsilon=1e-6, name="norm")
+        self.decoder = WaveletDecoder(channels, boundary=boundary, name="decoder")
 
     def build(self, input_shape):
-        b, h, w, _ = input_shape
-        self.tokenizer.build(input_shape)
-        f = 2**self.tokenizer.levels
-        tokens = (b, h // f, w // f, self.dim)
-        for mixer in self.mixers:
-            mixer.build(tokens)
-        self.norm.build(tokens)
+        self.encoder.build(input_shape)
+        tokens = self.encoder.compute_output_shape(input_shape)
+        self.backbone.build(tokens)
+        self.decoder.build(tokens)
 
     def call(self, inputs, training=None):
-        t = self.tokenizer.encode(inputs)
-        for mixer in self.mixers:
-            t = mixer(t, training=training)
-        return inputs + self.tokenizer.decode(self.norm(t))
+        tokens = self.backbone(self.encoder(inputs), training=training)
+        return inputs + self.decoder(tokens)
 
     def get_config(self):
         config = super().get_config()
@@ -134,8 +126,8 @@ class TinyWaveLiT(keras.Model):
                 "dim": self.dim,
                 "depth": self.depth,
                 "num_heads": self.num_heads,
-                "fpn_levels": self.fpn_levels,
-                "mode": self.mode,
+                "pyramid_levels": self.pyramid_levels,
+                "boundary": self.boundary,
             }
         )
         return config
@@ -148,7 +140,7 @@ def main():
 
     x, y = advection_diffusion_pairs(80)
     x_train, y_train, x_test = x[:64], y[:64], x[64:]
-    loss = WaveletLoss(alpha=1.0, beta=1.0, mode="periodic")
+    loss = WaveletLoss(alpha=1.0, beta=1.0, boundary="periodic")
     persistence = float(keras.ops.convert_to_numpy(loss(y_train, x_train)))
     print(
         f"data: x {x_train.shape} -> y {y_train.shape}; "

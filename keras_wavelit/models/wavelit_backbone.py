@@ -3,8 +3,6 @@
 `docs/design.md` §2.3, §2.4 and §2.6.
 """
 
-import inspect
-
 import keras
 
 from keras_wavelit._deprecation import renamed_argument
@@ -43,33 +41,14 @@ def check_architecture(owner, **args):
             raise ValueError(f"{owner}: `ridge_lambda` must be a number > 0, got {lam!r}.")
 
 
-def _parameters(cls):
-    return inspect.signature(cls.__init__).parameters
-
-
-def _block_boundary_kwargs(boundary):
-    # `boundary` is the block's argument; releases before 0.2 called it `mode`.
-    if "boundary" in _parameters(RidgeMILABlock):
-        return {"boundary": boundary}
-    return {"mode": boundary}
-
-
-def _fpn_kwargs(pyramid_levels, upsample, combine):
-    params = _parameters(SharedFPN)
-    kwargs = {}
-    levels_name = "pyramid_levels" if "pyramid_levels" in params else "levels"
-    kwargs[levels_name] = pyramid_levels
-    for new, old, value in (
-        ("pyramid_upsample", "upsample", upsample),
-        ("pyramid_combine", "combine", combine),
-    ):
-        if value is not None:
-            kwargs[new if new in params else old] = value
+def _pyramid_kwargs(pyramid_levels, upsample, combine):
+    # None leaves `SharedFPN`'s default in place (the config records it).
+    kwargs = {"pyramid_levels": pyramid_levels}
+    if upsample is not None:
+        kwargs["upsample"] = upsample
+    if combine is not None:
+        kwargs["combine"] = combine
     return kwargs
-
-
-def _fpn_attr(fpn, new, old):
-    return getattr(fpn, new) if hasattr(fpn, new) else getattr(fpn, old)
 
 
 @keras.saving.register_keras_serializable(package="keras_wavelit")
@@ -207,20 +186,20 @@ class WaveLiTBackbone(keras.Model):
                 solver=solver,
                 layer_norm_epsilon=layer_norm_epsilon,
                 dtype=policy,
+                boundary=boundary,
                 name=f"block_{i}",
-                **_block_boundary_kwargs(boundary),
             )
             self.mixers.append(
                 SharedFPN(
                     block,
                     dtype=policy,
                     name=f"fpn_{i}",
-                    **_fpn_kwargs(pyramid_levels, pyramid_upsample, pyramid_combine),
+                    **_pyramid_kwargs(pyramid_levels, pyramid_upsample, pyramid_combine),
                 )
             )
         # The pyramid's defaults are SharedFPN's; the config records them.
-        self.pyramid_upsample = _fpn_attr(self.mixers[0], "pyramid_upsample", "upsample")
-        self.pyramid_combine = _fpn_attr(self.mixers[0], "pyramid_combine", "combine")
+        self.pyramid_upsample = self.mixers[0].upsample
+        self.pyramid_combine = self.mixers[0].combine
         self.final_norm = keras.layers.LayerNormalization(
             epsilon=layer_norm_epsilon, dtype=policy, name="final_norm"
         )
