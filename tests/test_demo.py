@@ -22,7 +22,18 @@ def test_quick_demo_writes_the_report(tmp_path):
         assert os.path.getsize(os.path.join(out, name)) > 1000, name
     with open(path) as f:
         text = f.read()
+    assert (
+        "| model | one-step (mean over windows) | [1:1] (median) | [6:12] (median) | "
+        "[13:30] (median) |" in text
+    )
+    assert "growth/step (2-12) | VRMSE > 1 from step | diverged |" in text
     rows = [line for line in text.splitlines() if line.startswith(("| pretrained", "| finetuned"))]
     assert len(rows) >= 2
-    values = [float(v) for row in rows for v in re.findall(r"\| (\d+\.\d+)", row)]
-    assert values and all(v >= 0 for v in values)
+    for row in rows[:2]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        one_step, first_step, window_6_12 = (float(c) for c in cells[1:4])
+        assert one_step > 0 and first_step > 0 and window_6_12 > 0
+        # The quick demo's trajectories have 24 frames: 13:30 is undefined.
+        assert cells[4] == "—"
+        assert re.fullmatch(r"\d+\.\d+|inf", cells[-3]), cells  # growth ratio
+    assert "One-step vrmse (The Well's: mean over all" in text
