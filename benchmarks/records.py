@@ -1,7 +1,7 @@
 """What every benchmark record holds: the machine it ran on, and its files.
 
-Imported by the scripts in this folder (``python benchmarks/<script>.py``
-puts the folder on ``sys.path``).
+Imported by the scripts in this folder (`python benchmarks/<script>.py`
+puts the folder on `sys.path`).
 """
 
 import json
@@ -35,7 +35,7 @@ def machine_info(keras_backend=True):
     numbers.
 
     Args:
-        keras_backend: include ``keras_backend`` (imports Keras).
+        keras_backend: include `keras_backend` (imports Keras).
     """
     try:
         memory = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
@@ -77,7 +77,7 @@ def machine_line(info):
 
 
 def write_record(out_dir, stem, result, markdown_text):
-    """Writes ``<stem>.json`` and ``<stem>.md`` to ``out_dir`` and prints the markdown."""
+    """Writes `<stem>.json` and `<stem>.md` to `out_dir` and prints the markdown."""
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, stem + ".json"), "w") as f:
         json.dump(result, f, indent=2)

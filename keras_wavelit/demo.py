@@ -15,7 +15,7 @@ import time
 from keras_wavelit.machine import cpu_name
 from keras_wavelit.machine import load_average
 
-#: Demo settings; ``quick`` shrinks everything for a smoke run.
+#: Demo settings; `quick` shrinks everything for a smoke run.
 DEMO_SETTINGS = {
     "full": {
         "resolution": 32,
