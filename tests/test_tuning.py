@@ -21,7 +21,6 @@ from keras_wavelit.tuning import rollout_vrmse
 from keras_wavelit.tuning import trial_records
 from keras_wavelit.tuning import valid_num_heads
 from keras_wavelit.tuning import write_best_config
-from keras_wavelit.tuning.budget import wavelit_kwargs
 
 SHAPE = (2, 16, 16, 2)  # (T_in, H, W, C)
 # Tiny models: a budget of 3000 parameters admits dim 8 at depth <= 2 but
@@ -50,7 +49,7 @@ def _live(cls):
 
 
 def _real_count(config, shape=SHAPE, constants=0):
-    model = WaveLiT(**wavelit_kwargs(config), auto_compile=False)
+    model = WaveLiT(**config, auto_compile=False)
     if constants:
         model.build({"fields": (1,) + shape, "constants": (1,) + shape[1:3] + (constants,)})
     else:
@@ -197,10 +196,10 @@ def test_best_config_round_trip(search, tmp_path):
     assert set(best) == {"model", "optimizer", "loss", "objective", "score"}
     assert best["objective"] == "val_vrmse"
     assert best["score"] == pytest.approx(min(r["score"] for r in trial_records(tuner)))
-    assert set(best["optimizer"]) == {"learning_rate", "weight_decay"}
+    assert set(best["optimizer"]) == {"learning_rate", "weight_decay", "warmup_steps"}
     assert set(best["loss"]) == {"alpha", "beta"}
     # WaveLiT(**model) is the searched architecture, with its parameter count.
-    model = WaveLiT(**wavelit_kwargs(best["model"]))
+    model = WaveLiT(**best["model"])
     model.build((1,) + SHAPE)
     assert model.count_params() == hm.count_params(best["model"]) <= MAX_PARAMS
     compiled = hm.build_model(best)
@@ -296,7 +295,7 @@ def test_cli_bayesian_search_resumes_and_writes_best_json(tiny_dataset, tmp_path
     assert best["model"]["wavelet"] == "haar" and best["model"]["pyramid_levels"] == 0
     assert best["score"] == min(t["score"] for t in trials)
     # The embedded acoustics data has constant fields: the count includes them.
-    model = WaveLiT(**wavelit_kwargs(best["model"]))
+    model = WaveLiT(**best["model"])
     model.build({"fields": (1, 2, 16, 16, 3), "constants": (1, 16, 16, 2)})
     assert model.count_params() in {t["params"] for t in trials}
 
@@ -310,3 +309,55 @@ def test_cli_help_documents_every_option():
         if action.option_strings and action.dest != "help":
             assert action.help, action.dest
     assert isinstance(keras_tuner.Objective("val_vrmse", "min"), keras_tuner.Objective)
+
+
+def test_wavelit_command_runs_tune_and_train_reads_best_json(search, tmp_path):
+    from keras_wavelit.cli import build_parser
+    from keras_wavelit.cli.train import read_config
+    from keras_wavelit.tuning.cli import run
+
+    args = build_parser().parse_args(["tune", "--data", "d", "--dataset", "x", "--out", "o"])
+    assert args.func is run and args.tuner == "bayesian" and args.max_params == 1.2e6
+    path = str(tmp_path / "best.json")
+    best = write_best_config(search["tuner"], path)
+    model, optimizer, loss = read_config(path)  # what `wavelit train --config` uses
+    assert model == best["model"]
+    assert optimizer == best["optimizer"] and loss == best["loss"]
+
+
+def test_fm_search_scores_the_median_over_datasets(tmp_path):
+    from keras_wavelit.models import WaveLiTFM
+    from keras_wavelit.tuning import WaveLiTFMHyperModel
+
+    rng = np.random.default_rng(0)
+    xg = rng.normal(size=(4, 2, 16, 16, 2)).astype("float32")  # gray_scott_2d: A, B
+    xk = rng.normal(size=(2, 2, 16, 16, 3)).astype("float32")  # kolmogorov_2d: 3 fields
+    valid = {"gray_scott_2d": (xg[:2], xg[:2, -1:]), "kolmogorov_2d": (xk, xk[:, -1:])}
+    hm = WaveLiTFMHyperModel(
+        ["gray_scott_2d", "kolmogorov_2d"],
+        valid,
+        n_steps_input=2,
+        grid=(16, 16),
+        space={"dim": [8, 16], "depth": (1, 2), "num_heads": [2], "pyramid_levels": 0},
+        max_params=6000,
+        warmup_steps=1,
+    )
+    config = {"dim": 16, "depth": 2, "num_heads": 2, "pyramid_levels": 0}
+    model = WaveLiTFM(["gray_scott_2d", "kolmogorov_2d"], n_steps_input=2, **config)
+    model.build({"fields": (1, 2, 16, 16, 2), "dataset": (1,)})
+    assert hm.count_params(config) == model.count_params() > 6000  # over the budget
+
+    tuner = make_tuner(hm, "random", max_trials=2, directory=str(tmp_path), seed=1)
+    x = {"fields": xg, "dataset": np.zeros((4,), "int32")}
+    tuner.search(x, xg[:, -1:], epochs=1, batch_size=2, verbose=0)
+    trials = list(tuner.oracle.trials.values())
+    assert len(trials) == 2 and all(np.isfinite(t.score) for t in trials)
+    assert all(n <= 6000 for _, n in hm.trained) and len(hm.trained) == 2
+    for t in trials:
+        per = [t.metrics.get_last_value(f"val_vrmse_{n}") for n in valid]
+        assert t.score == pytest.approx(float(np.median(per)))
+    best = best_config(tuner)
+    assert best["objective"] == "val_median_vrmse"
+    fm = WaveLiTFM(**best["model"])  # the datasets and input steps are in "model"
+    fm.build({"fields": (1, 2, 16, 16, 2), "dataset": (1,)})
+    assert fm.count_params() == hm.count_params(best["model"]) <= 6000

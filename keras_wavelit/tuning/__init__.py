@@ -2,7 +2,9 @@
 
 - `WaveLiTHyperModel`: a `keras_tuner.HyperModel` over the model and the
   training recipe (`DEFAULT_SPACE`), with `max_params` enforced before any
-  model is built (`ParameterCounter`);
+  model is built (`ParameterCounter`); `WaveLiTFMHyperModel`: the same for
+  the foundation model, scored by the median over datasets of the
+  validation VRMSE;
 - `make_tuner`: random search, Bayesian optimisation or Hyperband, resumable,
   clearing the session between trials; `best_config` / `write_best_config`:
   the best trial as `best.json`;
@@ -21,6 +23,11 @@ except ImportError as err:  # pragma: no cover - depends on the environment
     ) from None
 
 from keras_wavelit.tuning.budget import ParameterCounter
+from keras_wavelit.tuning.fm_hypermodel import FM_DEFAULT_SPACE
+from keras_wavelit.tuning.fm_hypermodel import FMParameterCounter
+from keras_wavelit.tuning.fm_hypermodel import MedianVRMSE
+from keras_wavelit.tuning.fm_hypermodel import WaveLiTFMHyperModel
+from keras_wavelit.tuning.hypermodel import BudgetedHyperModel
 from keras_wavelit.tuning.hypermodel import WaveLiTHyperModel
 from keras_wavelit.tuning.objectives import OBJECTIVES
 from keras_wavelit.tuning.objectives import RolloutVRMSE
@@ -40,6 +47,11 @@ from keras_wavelit.tuning.tuners import write_best_config
 
 __all__ = [
     "DEFAULT_SPACE",
+    "FM_DEFAULT_SPACE",
+    "BudgetedHyperModel",
+    "FMParameterCounter",
+    "MedianVRMSE",
+    "WaveLiTFMHyperModel",
     "OBJECTIVES",
     "TUNER_NAMES",
     "BayesianOptimization",

@@ -4,52 +4,12 @@ import inspect
 
 from keras_wavelit.tuning.search_space import NON_STRUCTURAL_KEYS
 
-# New argument name -> name used by WaveLiT releases before the vocabulary
-# change (docs/design.md section 3).
-_OLD_NAMES = {"pyramid_levels": "fpn_levels", "wavelet_levels": "levels", "boundary": "mode"}
-
-
-def wavelit_kwargs(config):
-    """`config` with the names the installed `WaveLiT` accepts.
-
-    Configurations use `pyramid_levels`, `wavelet_levels` and `boundary`;
-    a `WaveLiT` whose constructor does not know them yet gets `fpn_levels`,
-    `levels` and `mode`.
-    """
-    from keras_wavelit.models import WaveLiT
-
-    params = inspect.signature(WaveLiT.__init__).parameters
-    out = {}
-    for key, value in config.items():
-        if key in _OLD_NAMES and key not in params:
-            key = _OLD_NAMES[key]
-        out[key] = value
-    return out
-
 
 def wavelit_argument_names():
-    """Names `WaveLiT(...)` accepts, in the current vocabulary."""
+    """Names of the `WaveLiT(...)` constructor arguments."""
     from keras_wavelit.models import WaveLiT
 
-    names = set(inspect.signature(WaveLiT.__init__).parameters) - {"self", "kwargs"}
-    return names | set(_OLD_NAMES)
-
-
-def _build_count(config, input_shape, constants_channels):
-    from keras_wavelit.models import WaveLiT
-
-    model = WaveLiT(**wavelit_kwargs(config), auto_compile=False)
-    fields = (1,) + tuple(input_shape)
-    if constants_channels:
-        model.build(
-            {
-                "fields": fields,
-                "constants": (1,) + tuple(input_shape[1:3]) + (int(constants_channels),),
-            }
-        )
-    else:
-        model.build(fields)
-    return int(model.count_params())
+    return set(inspect.signature(WaveLiT.__init__).parameters) - {"self", "kwargs"}
 
 
 class ParameterCounter:
@@ -100,10 +60,23 @@ class ParameterCounter:
         key = self._key(config)
         if key not in self._cache:
             base = {k: v for k, v in config.items() if k not in NON_STRUCTURAL_KEYS}
-            n1 = _build_count(dict(base, depth=1), self.input_shape, self.constants_channels)
-            n2 = _build_count(dict(base, depth=2), self.input_shape, self.constants_channels)
+            n1 = int(self.build(dict(base, depth=1)).count_params())
+            n2 = int(self.build(dict(base, depth=2)).count_params())
             self._cache[key] = (n1, n2 - n1)
         return self._cache[key]
+
+    def build(self, config):
+        """`WaveLiT(**config)` with its weights created for this input shape."""
+        from keras_wavelit.models import WaveLiT
+
+        model = WaveLiT(**config, auto_compile=False)
+        fields = (1,) + self.input_shape
+        if self.constants_channels:
+            constants = (1,) + self.input_shape[1:3] + (self.constants_channels,)
+            model.build({"fields": fields, "constants": constants})
+        else:
+            model.build(fields)
+        return model
 
     def count(self, config):
         """Number of parameters of `WaveLiT(**config)` on this input shape."""

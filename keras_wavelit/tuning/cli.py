@@ -4,7 +4,7 @@
 `wavelit` command line registers both. The search writes `OUT/best.json`:
 
     {"model": {...WaveLiT arguments...},
-     "optimizer": {"learning_rate": ..., "weight_decay": ...},
+     "optimizer": {"learning_rate": ..., "weight_decay": ..., "warmup_steps": ...},
      "loss": {"alpha": ..., "beta": ...},
      "objective": "val_vrmse", "score": ...}
 

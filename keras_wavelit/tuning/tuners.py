@@ -174,7 +174,7 @@ def best_config(tuner):
     Returns:
         dict with `"model"` (`WaveLiT` constructor arguments: pass them as
         `WaveLiT(**config["model"])`), `"optimizer"` (`learning_rate`,
-        `weight_decay`), `"loss"` (`WaveletLoss` `alpha`, `beta`),
+        `weight_decay`, `warmup_steps`), `"loss"` (`WaveletLoss` `alpha`, `beta`),
         `"objective"` (its name) and `"score"`.
 
     Raises:
