@@ -73,6 +73,7 @@ class NaNGuard(keras.callbacks.Callback):
         self.restored_epoch = None
         self.message = None
         self._epoch = 0
+        self._batch = 0
 
     def _save_good(self, epoch):
         if not _all_finite(self.model.get_weights()):
@@ -91,6 +92,14 @@ class NaNGuard(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch = batch
+
+    @property
+    def position(self):
+        """`(epoch, batch)`, 1-based, of the batch being trained (or last trained)."""
+        return (self._epoch + 1, self._batch + 1)
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")

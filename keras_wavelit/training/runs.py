@@ -230,6 +230,22 @@ def _input_shapes(x):
     return tuple(x.shape)
 
 
+# Errors a backend raises instead of returning NaN (TensorFlow's solves),
+# and what they mean here.
+_NON_FINITE_ERRORS = (
+    ("not invertible", "a linear solve got a non-invertible matrix, which NaN or Inf causes"),
+    ("Cholesky decomposition was not successful", "a Cholesky factorization failed"),
+)
+
+
+def _non_finite_reason(err):
+    text = str(err)
+    for pattern, reason in _NON_FINITE_ERRORS:
+        if pattern in text:
+            return reason
+    return None
+
+
 def _fit(model, run_dir, train, valid, config, epochs, steps_per_epoch, validation_steps, **kw):
     """`model.fit` with the run's callbacks; raises `NonFiniteLossError` on NaN."""
     verbose = kw.pop("verbose")
@@ -267,6 +283,18 @@ def _fit(model, run_dir, train, valid, config, epochs, steps_per_epoch, validati
             callbacks=callbacks,
             verbose=verbose,
         )
+    except Exception as err:
+        reason = _non_finite_reason(err)
+        if reason is None:
+            raise
+        epoch, batch = guard.position
+        message = (
+            f"Non-finite values at epoch {epoch}, batch {batch}: {reason}. "
+            "model.keras was not written; --check-finite finds NaN/Inf in the data."
+        )
+        if chief:
+            _write_run(run_dir, config, "failed", error=message)
+        raise NonFiniteLossError(message) from err
     finally:
         if own_guard:
             model.guard_non_finite = own_guard
