@@ -107,7 +107,8 @@ def _preparse(argv):
 
 def _one_line(err):
     text = " ".join(str(err).split())
-    if isinstance(err, (CommandError, ValueError, OSError)) and text:
+    ours = type(err).__module__.startswith("keras_wavelit.")
+    if text and (ours or isinstance(err, (ValueError, OSError))):
         return text
     name = type(err).__name__
     return f"{name}: {text}" if text else name
