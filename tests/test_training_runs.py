@@ -374,3 +374,48 @@ def test_train_resumes_after_ctrl_c_then_finetune_evaluate_report(tmp_path):
         "training_pretrain.png",
     ):
         assert os.path.getsize(os.path.join(rep, png)) > 1000
+
+
+def test_train_run_under_a_distribution_shards_and_only_the_chief_writes(tmp_path, monkeypatch):
+    from keras_wavelit.data.simulate import simulate
+    from keras_wavelit.distributed.cli import DistributedSetup
+    from keras_wavelit.training import runs
+
+    data = os.path.join(str(tmp_path), "data")
+    simulate(
+        "acoustic_scattering_2d",
+        data,
+        resolution=16,
+        n_trajectories=6,
+        n_steps=6,
+        seed=1,
+        verbose=0,
+    )
+    seen = []
+    monkeypatch.setattr(runs, "_fit", lambda model, run_dir, train, *a, **kw: seen.append(train))
+    run = os.path.join(str(tmp_path), "run")
+    kwargs = dict(
+        model_kwargs=dict(dim=16, depth=1, num_heads=2, pyramid_levels=0),
+        epochs=1,
+        batch_size=2,
+        n_steps_input=2,
+        verbose=0,
+    )
+    runs.train_run(
+        data, "acoustic_scattering_2d", run, distribution=DistributedSetup(1, 2), **kwargs
+    )
+    assert seen[-1].shard == (1, 2) and seen[-1].local_batch_size == 1
+    assert not os.path.exists(run) or os.listdir(run) == []
+    runs.train_run(
+        data, "acoustic_scattering_2d", run, distribution=DistributedSetup(0, 2), **kwargs
+    )
+    assert seen[-1].shard == (0, 2)
+    assert sorted(os.listdir(run)) == ["model.keras", "run.json"]
+    with pytest.raises(ValueError, match="divisible"):
+        runs.train_run(
+            data,
+            "acoustic_scattering_2d",
+            os.path.join(str(tmp_path), "odd"),
+            distribution=DistributedSetup(0, 2, num_devices=2),
+            **dict(kwargs, batch_size=3),
+        )

@@ -298,6 +298,8 @@ def _fit(model, run_dir, train, valid, config, epochs, steps_per_epoch, validati
     finally:
         if own_guard:
             model.guard_non_finite = own_guard
+    if not chief and os.path.exists(guard.checkpoint_path):
+        os.remove(guard.checkpoint_path)  # only the chief keeps run files
     weights_finite = all(np.all(np.isfinite(w)) for w in model.get_weights())
     if guard.nan_detected or not weights_finite:
         message = guard.message or "training ended with non-finite weights"
@@ -395,13 +397,13 @@ def train_run(
     }
     chief = distribution is None or distribution.is_chief
     shard = None if distribution is None else distribution.shard
-    local_batch = batch_size
     if distribution is not None:
-        local_batch = distribution.check_batch_size(batch_size)
+        distribution.check_batch_size(batch_size)  # clear error for an uneven split
     if chief:
         prepare_run_dir(run_dir, config, overwrite=overwrite)
         _write_run(run_dir, _normalize(config), "running")
-    seq_kw = dict(n_steps_input=n_steps_input, batch_size=local_batch, shard=shard)
+    # With a shard, WellSequence takes the global batch and yields this process's part.
+    seq_kw = dict(n_steps_input=n_steps_input, batch_size=batch_size, shard=shard)
     if check_finite:
         for split in ("train", "valid"):
             check_finite_data(
