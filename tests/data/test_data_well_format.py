@@ -151,3 +151,26 @@ def test_boundary_mode_follows_the_declared_conditions(tmp_path, well_base, spli
     empty.mkdir()
     with pytest.raises(WellDataError, match="no .hdf5 or .h5 files"):
         boundary_mode(str(empty))
+
+
+def test_allowed_shapes_and_the_old_import_point():
+    from keras_wavelit.data import well_format
+    from keras_wavelit.data import well_schema
+    from keras_wavelit.data import well_validator
+    from keras_wavelit.data import well_writer
+
+    # A field constant along y: the y axis is left out or kept with size 1.
+    assert well_schema.allowed_shapes(True, True, (True, False), 3, 7, (8, 16), 0) == (
+        (3, 7, 8),
+        (3, 7, 8, 1),
+    )
+    # A time-constant vector field varying everywhere in space: one shape.
+    assert well_schema.allowed_shapes(True, False, (True, True), 3, 7, (8, 16), 1) == (
+        (3, 8, 16, 2),
+        (3, 8, 16, 2),
+    )
+    # The old module still exports every public name, as the same objects.
+    assert well_format.write_well_file is well_writer.write_well_file
+    assert well_format.validate_well_file is well_validator.validate_well_file
+    assert well_format.WellField is well_schema.WellField
+    assert well_format.FIELD_GROUPS == ("t0_fields", "t1_fields", "t2_fields")
