@@ -449,13 +449,16 @@ def main(argv=None):
     if args.append and os.path.exists(args.output):
         with open(args.output) as f:
             old = json.load(f)
-        key = lambda r: (
-            r["backend"],
-            r["size"],
-            r["resolution"],
-            r["attention"],  # noqa: E731
-            str(r.get("threads", "library default")),
-        )
+
+        def key(r):
+            return (
+                r["backend"],
+                r["size"],
+                r["resolution"],
+                r["attention"],
+                str(r.get("threads", "library default")),
+            )
+
         new_keys = {key(r) for r in results}
         record["results"] = [r for r in old.get("results", []) if key(r) not in new_keys] + results
         # Replaced results are kept, not lost.

@@ -266,13 +266,14 @@ def component_specs(model, x, y):
     """(name, group, count per step, layer, inputs, call kwargs) of every part."""
     rng = np.random.default_rng(0)
     b, t, h, w, c = x.shape
-    f = 2**model.levels
+    f = 2**model.wavelet_levels
     dim = model.dim
     heads = model.num_heads
     head_dim = dim // heads
-    hidden = model.mixers[0].block.mlp_in.units
+    mixers = model.backbone.mixers
+    hidden = mixers[0].block.mlp_in.units
     depth = model.depth
-    fpn = model.mixers[0]
+    fpn = mixers[0]
     block = fpn.block
     attn = block.attn
 
@@ -283,8 +284,8 @@ def component_specs(model, x, y):
     n_square_dense = 3 + bool(attn.kernel_gate) + 2 * bool(block.mila) + bool(attn.value_projection)
     specs = []
     folded = normal(b, h, w, t * c)
-    specs.append(("tokenizer.encode (DWT + Dense)", "io", 1, model.tokenizer, [folded], {}))
-    grids = [(h // f // 2**level, w // f // 2**level) for level in range(model.fpn_levels + 1)]
+    specs.append(("encoder (DWT + Dense)", "io", 1, model.encoder, [folded], {}))
+    grids = [(h // f // 2**level, w // f // 2**level) for level in range(model.pyramid_levels + 1)]
     th, tw = grids[0]
     specs.append(
         (
@@ -353,17 +354,8 @@ def component_specs(model, x, y):
         ]
     specs = [s for s in specs if s[3] is not None and s[2] > 0]
     tokens = normal(b, th, tw, dim)
-    specs.append(("final LayerNormalization", "io", 1, model.final_norm, [tokens], {}))
-    specs.append(
-        (
-            "tokenizer.decode (Dense + IDWT)",
-            "io",
-            1,
-            MethodCall(model.tokenizer, "decode"),
-            [tokens],
-            {},
-        )
-    )
+    specs.append(("final LayerNormalization", "io", 1, model.backbone.final_norm, [tokens], {}))
+    specs.append(("decoder (Dense + IDWT)", "io", 1, model.decoder, [tokens], {}))
     specs.append(("WaveletLoss", "io", 1, LossCall(model.loss, y), [normal(*y.shape)], {}))
     return specs
 
@@ -397,7 +389,9 @@ _COMPONENT_RULES = (
     ("norm_2", "LayerNorm"),
     ("final_norm", "LayerNorm"),
     ("attention", "attention core (einsums, elu, solve glue)"),
-    ("tokenizer", "tokenizer"),
+    ("encoder", "encoder/decoder"),
+    ("decoder", "encoder/decoder"),
+    ("tokenizer", "encoder/decoder"),
     ("wavelet_loss", "WaveletLoss"),
     ("dwt", "WaveletLoss"),
 )

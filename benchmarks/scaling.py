@@ -426,10 +426,11 @@ def run_config(args, backend, grid, attention, previous=None):
             return json.loads(line[len("RESULT ") :])
     tail = (proc.stderr or proc.stdout)[-2000:]
     oom = proc.returncode in (-9, 137) or "memory" in tail.lower()
+    last_line = tail.strip().splitlines()[-1] if tail.strip() else ""
     return dict(
         failed,
         status="oom" if oom else "error",
-        reason=f"exit code {proc.returncode}: {tail.strip().splitlines()[-1] if tail.strip() else ''}",
+        reason=f"exit code {proc.returncode}: {last_line}",
     )
 
 
