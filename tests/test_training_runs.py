@@ -122,7 +122,9 @@ def _csv_epochs(path):
         return [int(line.split(",")[0]) for line in f.read().splitlines()[1:]]
 
 
-@pytest.mark.parametrize("damage", ["corrupt_latest", "missing_latest", "stale_metadata"])
+@pytest.mark.parametrize(
+    "damage", ["corrupt_latest", "missing_latest", "stale_metadata", "cut_metadata"]
+)
 def test_run_backup_resumes_where_the_optimizer_is(tmp_path, capsys, damage):
     """Keras's own fallback restores an epoch that can disagree with the
     restored optimizer; RunBackup takes the epoch from the optimizer."""
@@ -139,6 +141,10 @@ def test_run_backup_resumes_where_the_optimizer_is(tmp_path, capsys, damage):
         expected = 2
     elif damage == "missing_latest":
         os.remove(latest)
+        expected = 2
+    elif damage == "cut_metadata":  # killed while writing epoch 3's metadata
+        with open(meta, "w") as f:
+            f.write('{"epo')
         expected = 2
     else:  # weights of epoch 3 written, the process killed before the metadata
         with open(meta, "w") as f:

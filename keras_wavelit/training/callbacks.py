@@ -206,7 +206,8 @@ class RunBackup(keras.callbacks.BackupAndRestore):
     one epoch's steps away from `epochs * steps_per_epoch`. This callback
     takes the epoch from the restored optimizer itself,
     `iterations // steps_per_epoch`, falls back to the `.bkp` pair also when
-    the latest file is missing, drops `history.csv` rows of the epochs that
+    the latest file is missing or a file reads as invalid (not only on an
+    `OSError`), drops `history.csv` rows of the epochs that
     will run again, and says where it resumes ("resuming from epoch 3 of 8").
 
     Args:
@@ -254,7 +255,19 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             if os.path.exists(self._prev_training_metadata_path):
                 shutil.copy(self._prev_training_metadata_path, self._training_metadata_path)
             has_backup = True
-        super().on_train_begin(logs)
+        try:
+            super().on_train_begin(logs)
+        except ValueError:
+            # A file cut short by a kill can read as a wrong file (h5) or bad
+            # JSON, not only as an OSError (which Keras handles itself).
+            if not os.path.exists(self._prev_weights_path):
+                raise
+            shutil.copy(self._prev_weights_path, self._weights_path)
+            if os.path.exists(self._prev_training_metadata_path):
+                shutil.copy(self._prev_training_metadata_path, self._training_metadata_path)
+            elif os.path.exists(self._training_metadata_path):
+                os.remove(self._training_metadata_path)
+            self._load_model()
         epoch = int(getattr(self.model, "_initial_epoch", None) or 0)
         optimizer = getattr(self.model, "optimizer", None)
         if has_backup and optimizer is not None and self.steps_per_epoch > 0:
