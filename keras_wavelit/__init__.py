@@ -13,7 +13,6 @@ register them (see `_LazyRegistry` below).
 """
 
 import importlib
-import importlib.abc
 import sys
 
 __version__ = "0.1.0"
@@ -107,8 +106,13 @@ def _install_lazy_registry(module):
         module.GLOBAL_CUSTOM_OBJECTS = _LazyRegistry(registry)
 
 
-class _InstallAfterExec(importlib.abc.Loader):
-    """Runs a module with its own loader, then installs the lazy registry in it."""
+class _InstallAfterExec:
+    """Runs a module with its own loader, then installs the lazy registry in it.
+
+    (Loader and finder below follow `importlib`'s protocols without
+    subclassing `importlib.abc`, whose import would cost more than the rest
+    of the package.)
+    """
 
     def __init__(self, loader):
         self._loader = loader
@@ -121,7 +125,7 @@ class _InstallAfterExec(importlib.abc.Loader):
         _install_lazy_registry(module)
 
 
-class _KerasRegistryHook(importlib.abc.MetaPathFinder):
+class _KerasRegistryHook:
     """Waits for Keras's registry module to be imported, without importing it."""
 
     def find_spec(self, fullname, path, target=None):
