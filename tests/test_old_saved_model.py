@@ -43,6 +43,3 @@ def test_release_0_1_0_model_loads_and_predicts_the_same():
     assert model.jit_compile == WaveLiT(dim=16, depth=1, num_heads=2).jit_compile
     if keras.backend.backend() == "torch":
         assert model.jit_compile is False
-    # and it trains on
-    history = model.fit(io["x"], io["y"], batch_size=2, epochs=1, verbose=0)
-    assert np.isfinite(history.history["loss"]).all()

@@ -70,9 +70,9 @@ def fitted():
 
 
 def test_default_model_visibly_trains_in_a_short_fit(fitted):
-    """Issue 16 item 7: with the paper's fixed 5,000-step warm-up these 20
-    steps leave the validation loss where it was (factor ~1.0); the adaptive
-    warm-up (2 steps here) lowers it by more than 1.4x."""
+    """Issue 16 item 7: with the paper's fixed 5,000-step warm-up the learning
+    rate of these 20 steps stays below 4e-6 and the loss barely moves; the
+    adaptive warm-up (2 steps here) lowers it by more than 1.4x."""
     model, history, _, _ = fitted
     assert schedule_of(model).warmup_steps == 2
     before = history.history["val_loss_before"][0]
@@ -227,7 +227,7 @@ def test_constants_and_residual():
     model = tiny(predict_residual=True, auto_compile=False)
     model.compile(optimizer="adam", loss="mse")
     inputs = {"fields": x, "constants": c}
-    model.fit(inputs, y, batch_size=2, epochs=1, verbose=0)
+    model(inputs)
     assert model.n_constants == 2
     # zero decoder => prediction is exactly the last input frame
     dec = model.decoder.projection

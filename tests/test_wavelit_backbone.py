@@ -13,7 +13,7 @@ def tiny(**kw):
 
 
 def test_layer_contract(tmp_path):
-    check_layer(lambda: tiny(depth=2), (2, 8, 8, 16), tmp_path)
+    check_layer(lambda: tiny(), (2, 8, 8, 16), tmp_path)
 
 
 def test_structure_and_config_hold_architecture_only():
