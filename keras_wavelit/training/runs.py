@@ -401,7 +401,6 @@ def train_run(
         distribution.check_batch_size(batch_size)  # clear error for an uneven split
     if chief:
         prepare_run_dir(run_dir, config, overwrite=overwrite)
-        _write_run(run_dir, _normalize(config), "running")
     # With a shard, WellSequence takes the global batch and yields this process's part.
     seq_kw = dict(n_steps_input=n_steps_input, batch_size=batch_size, shard=shard)
     if check_finite:
@@ -410,6 +409,8 @@ def train_run(
                 _sequence(data_dir, dataset, split, shuffle=False, check_finite=True, **seq_kw),
                 split,
             )
+    if chief:
+        _write_run(run_dir, _normalize(config), "running")
     keras.utils.set_random_seed(seed)
     train = _sequence(data_dir, dataset, "train", shuffle=True, seed=seed, **seq_kw)
     valid = _sequence(data_dir, dataset, "valid", shuffle=False, **seq_kw)
