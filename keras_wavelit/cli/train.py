@@ -113,7 +113,8 @@ def add_parser(subparsers):
         "--warmup-steps",
         type=int,
         default=None,
-        help="linear warm-up steps of the learning rate (default: the model's)",
+        help="linear warm-up steps of the learning rate (default: the --config file's, else "
+        "the model's: a tenth of the steps this run will take, at most 5,000)",
     )
     add_loop_args(p, epochs=10)
     add_run_args(p)
