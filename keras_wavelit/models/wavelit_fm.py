@@ -253,6 +253,8 @@ class WaveLiTFM(keras.Model):
             name="head",
         )
         self._tf_steps = {}
+        # Not tracked: the views hold this model, not the other way around.
+        object.__setattr__(self, "_views", {})
         if auto_compile:
             self.compile()
 
@@ -557,8 +559,13 @@ class WaveLiTFM(keras.Model):
         kwargs.setdefault("verbose", 0)
         results = {}
         for name, data in sequences.items():
-            view = self.for_dataset(name)
-            view.compile(loss=self.loss, metrics=_fresh_metrics(self))
+            # One compiled view per dataset and loss, reused across calls
+            # (e.g. every epoch of `DatasetSamplingCallback`).
+            view = self._views.get((name, id(self.loss)))
+            if view is None:
+                view = self.for_dataset(name)
+                view.compile(loss=self.loss, metrics=_fresh_metrics(self))
+                self._views[(name, id(self.loss))] = view
             results[name] = view.evaluate(data, return_dict=True, **kwargs)
         return results
 
@@ -606,17 +613,17 @@ class WaveLiTFM(keras.Model):
         return model
 
     def _ensure_built(self):
+        """Creates the weights (no forward pass)."""
         if self.built:
             return
         s = 2 * self.spatial_multiple
-        spec = self.registry[self.datasets[0]]
-        x = {
-            "fields": np.zeros((1, self.n_steps_input, s, s, len(spec.fields)), "float32"),
-            "dataset": np.zeros((1,), "int32"),
+        shapes = {
+            "fields": (1, self.n_steps_input, s, s, self._field_map.shape[1]),
+            "dataset": (1,),
         }
         if self.n_constant_channels:
-            x["constants"] = np.zeros((1, s, s, len(spec.constants) or 1), "float32")
-        self(x)
+            shapes["constants"] = (1, s, s, self._constant_map.shape[1])
+        self.build(shapes)
 
     # -------------------------------------------- TensorFlow: one trace per shape
     # Keras's TensorFlow data path gives a `PyDataset` of several shapes one
@@ -715,8 +722,10 @@ def _fresh_metrics(model):
 
 def _copy_weights(old, new):
     """Copies `old`'s weights into `new`, matching channels and datasets by name."""
+    # NumPy copies: a variable must not share its buffer with another model's
+    # (JAX's compiled steps donate, i.e. free, the buffers of their inputs).
     for src, dst in zip(old.backbone.weights, new.backbone.weights):
-        dst.assign(src.value)
+        dst.assign(np.array(ops.convert_to_numpy(src.value)))
     pairs = [(old.lifting, new.lifting, old.registry.channels, new.registry.channels)]
     if old.constant_lifting is not None and new.constant_lifting is not None:
         pairs.append(
