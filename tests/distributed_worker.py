@@ -74,8 +74,7 @@ def equivalence(out):
     import jax
     import keras
 
-    from keras_wavelit.distributed import data_parallel
-    from keras_wavelit.distributed import model_parallel
+    from keras_wavelit.distributed import cli
 
     result = {"devices": len(jax.devices())}
     x, y = _data()
@@ -88,7 +87,9 @@ def equivalence(out):
     w0 = init.get_weights()
     result["single_losses"] = single_losses
 
-    dp = data_parallel(devices=keras.distribution.list_devices()[:2])
+    # Through the command-line flags, as `wavelit train` does.
+    dp = cli.configure(argparse.Namespace(data_parallel=True))
+    result["dp_setup"] = [dp.num_devices, dp.check_batch_size(4), type(dp.distribution).__name__]
     dp_model, dp_losses = _train(x, y, w0)
     result["dp_losses"] = dp_losses
     result["dp_weight_devices"] = len(dp_model.trainable_variables[0].value.sharding.device_set)
@@ -99,7 +100,8 @@ def equivalence(out):
     keras.distribution.set_distribution(None)
     del dp
 
-    model_parallel(model_shards=2)
+    mp = cli.configure(argparse.Namespace(model_parallel=2))
+    result["mp_setup"] = [mp.num_devices, mp.num_replicas, type(mp.distribution).__name__]
     mp_model, mp_losses = _train(x, y, w0)
     result["mp_losses"] = mp_losses
     result["mp_max_weight_diff"] = _max_diff(single.get_weights(), mp_model.get_weights())

@@ -152,8 +152,11 @@ def test_configure_without_flags_changes_nothing(monkeypatch):
     assert not worker.is_chief and worker.shard == (1, 2)
     assert worker.process_path("runs/x/backup/") == "runs/x/backup.process1"
     assert worker.check_batch_size(4) == 2
-    with pytest.raises(ValueError, match="divisible by the 2 devices"):
+    with pytest.raises(ValueError, match="divisible by the 2 model replicas"):
         worker.check_batch_size(3)
+    # Model parallel over 4 devices, kernels split in 2: 2 replicas share the batch.
+    sharded = cli.DistributedSetup(num_devices=4, num_replicas=2)
+    assert sharded.check_batch_size(2) == 2
     with pytest.raises(ValueError, match="--model-parallel"):
         cli.configure(argparse.Namespace(model_parallel=0))
 
@@ -302,6 +305,10 @@ def test_data_and_model_parallel_match_one_device(jax_runs):
     with open(eq / "equivalence.json") as f:
         r = json.load(f)
     assert r["devices"] == 2
+    # --data-parallel: both devices, 4 samples per step per process (one process).
+    assert r["dp_setup"] == [2, 4, "DataParallel"]
+    # --model-parallel 2: a (1, 2) mesh, one replica holding the whole batch.
+    assert r["mp_setup"] == [2, 1, "ModelParallel"]
     assert len(r["single_losses"]) == 3
     np.testing.assert_allclose(r["dp_losses"], r["single_losses"], rtol=1e-5)
     np.testing.assert_allclose(r["mp_losses"], r["single_losses"], rtol=1e-5)

@@ -40,12 +40,16 @@ class DistributedSetup:
         num_devices: devices the model trains on (all processes).
         distribution: the `keras.distribution` object (JAX), the
             `tf.distribute.MirroredStrategy` (TensorFlow), or None.
+        num_replicas: model replicas the batch is split over; None means
+            `num_devices` (data parallelism). With `--model-parallel N` it
+            is `num_devices / N`.
     """
 
     process_index: int = 0
     process_count: int = 1
     num_devices: int = 1
     distribution: Optional[Any] = None
+    num_replicas: Optional[int] = None
 
     @property
     def is_chief(self) -> bool:
@@ -84,10 +88,11 @@ class DistributedSetup:
     def check_batch_size(self, global_batch_size: int) -> int:
         """Each process's part of `global_batch_size`; raises a `ValueError`
         unless it splits evenly over the processes and the devices."""
-        if global_batch_size % self.num_devices:
+        replicas = self.num_replicas or self.num_devices
+        if global_batch_size % replicas:
             raise ValueError(
                 f"--batch-size {global_batch_size} (the global batch) must be divisible by the "
-                f"{self.num_devices} devices it is split over."
+                f"{replicas} model replicas (devices) it is split over."
             )
         return local_batch_size(global_batch_size, self.process_count)
 
@@ -208,6 +213,8 @@ def configure(args) -> DistributedSetup:
     shards = 1 if shards is None else int(shards)
     if shards < 1:
         raise ValueError(f"--model-parallel must be at least 1, got {shards}.")
+    if shards > 1:
+        require("model_parallel")  # before joining a job: fail fast
     spec = initialize(
         getattr(args, "coordinator_address", None),
         getattr(args, "num_processes", None),
@@ -215,13 +222,14 @@ def configure(args) -> DistributedSetup:
     )
     multi = spec.num_processes > 1
     if shards > 1:
-        require("model_parallel")
         distribution = model_parallel(shards)
+        mesh = distribution.device_mesh
         return DistributedSetup(
             process_index(),
             process_count(),
-            len(distribution.device_mesh.devices.flat),
+            int(mesh.devices.size),
             distribution,
+            num_replicas=int(mesh.shape[0]),
         )
     if want_dp or multi:
         distribution = data_parallel()
