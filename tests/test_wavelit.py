@@ -301,10 +301,10 @@ def test_non_finite_loss_stops_and_restores_weights():
     model = tiny()
     model.fit(x[:4], y[:4], batch_size=4, epochs=1, verbose=0)
     good = [to_numpy(v).copy() for v in model.trainable_variables]
-    bad = x.copy()
-    bad[5] = np.nan  # the second batch of 4
+    bad = y.copy()
+    bad[5] = np.nan  # a NaN target in the second batch of 4
     with pytest.warns(RuntimeWarning, match="epoch 1, batch 2"):
-        history = model.fit(bad, y, batch_size=4, epochs=3, verbose=0, shuffle=False)
+        history = model.fit(x, bad, batch_size=4, epochs=3, verbose=0, shuffle=False)
     assert len(history.history["loss"]) == 1  # stopped in the first epoch
     for v, g in zip(model.trainable_variables, good):
         np.testing.assert_array_equal(to_numpy(v), g)
