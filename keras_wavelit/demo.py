@@ -117,6 +117,7 @@ def _train(cfg, dataset, data_dir, run_dir, seed, verbose):
         warmup_steps=cfg["warmup_steps"],
         seed=seed,
         verbose=verbose,
+        overwrite=True,  # the demo simulates its data anew, so its runs start anew too
     )
     return model
 
@@ -137,6 +138,7 @@ def _finetune(cfg, dataset, data_dir, pre_dir, run_dir, seed, verbose):
         learning_rate=cfg["learning_rate"] / 5,
         seed=seed,
         verbose=verbose,
+        overwrite=True,
     )
 
 
