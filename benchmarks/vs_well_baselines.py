@@ -355,6 +355,7 @@ def evaluate(predictor, test_windows, test_trajectories, cfg):
         windows=[("1:1", 1, 1)],
         divergence_threshold=None,
         field_names=seq.channel_names,
+        verbose=0,
     )
     trajs, consts, tseq = test_trajectories
     n_steps = min(cfg["rollout_steps"], trajs.shape[1] - 4)
@@ -367,12 +368,16 @@ def evaluate(predictor, test_windows, test_trajectories, cfg):
         denormalize=tseq.denormalize,
         windows=WINDOWS,
         field_names=tseq.channel_names,
+        verbose=0,
     )
+    growth = rollout.error_growth()
     row = {
         "one_step_vrmse": one_step.score("1:1", "vrmse", "mean"),
         "one_step_vrmse_median": one_step.score("1:1", "vrmse", "median"),
         "one_step_windows": int(x.shape[0]),
         "rollout_per_step_median": [float(v) for v in rollout.per_step("vrmse", "median")],
+        "growth_ratio": float(growth.mean_ratio),
+        "crossing_step": growth.crossing_step,
         "diverged": [
             {"trajectory": d.trajectory, "step": d.step, "reason": d.reason}
             for d in rollout.divergences
