@@ -81,7 +81,11 @@ def test_fit_on_several_datasets_one_compile_per_shape(trained):
     assert len(train.history) == 2
     if keras.backend.backend() in ("jax", "tensorflow"):
         # compiled once per distinct input shape, not per dataset or step
-        assert len(traces) == len(set(traces)) <= 2, traces
+        # (TensorFlow traces a function a second time when its first trace
+        # created variables, e.g. the metrics' state)
+        assert len(set(traces)) <= 2, traces
+        repeats = 1 if keras.backend.backend() == "jax" else 2
+        assert len(traces) <= repeats * len(set(traces)), traces
     else:
         assert len(traces) == 8  # eager: one call per step
     np.testing.assert_allclose(
