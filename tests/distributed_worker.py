@@ -6,6 +6,7 @@ backend starts. Writes its results as JSON (and `.npz`/`.keras` files) into
 an output directory for the test to check.
 
     python tests/distributed_worker.py equivalence OUT        # JAX, 2 devices
+    python tests/distributed_worker.py foundation_model OUT   # JAX, 2 devices
     python tests/distributed_worker.py mirrored OUT           # TensorFlow, 2 CPUs
     python tests/distributed_worker.py multihost --data D --out OUT [flags]
 """
@@ -112,6 +113,49 @@ def equivalence(out):
     }
     result["mp_specs"] = specs
     with open(os.path.join(out, "equivalence.json"), "w") as f:
+        json.dump(result, f)
+
+
+def foundation_model(out):
+    """WaveLiT-FM: single device vs DataParallel on 2 simulated devices."""
+    import keras
+
+    import keras_wavelit as kw
+    from keras_wavelit.distributed import data_parallel
+
+    rng = np.random.default_rng(0)
+    x = {
+        "fields": rng.standard_normal((8, 2, 16, 16, 3)).astype("float32"),
+        "dataset": np.full((8,), 1, "int32"),
+    }
+    y = rng.standard_normal((8, 1, 16, 16, 3)).astype("float32")
+
+    def train(weights):
+        model = kw.models.WaveLiTFM(
+            datasets=["gray_scott_2d", "kolmogorov_2d"],
+            n_steps_input=2,
+            **MODEL_KWARGS,
+        )
+        model.compile(**COMPILE_KWARGS)
+        model.predict_dataset(x["fields"][:1], dataset="kolmogorov_2d")  # builds
+        if weights is None:
+            weights = model.get_weights()
+        else:
+            model.set_weights(weights)
+        record = StepLosses()
+        model.fit(x, y, batch_size=4, shuffle=False, verbose=0, callbacks=[record])
+        return model, record.losses, weights
+
+    keras.utils.set_random_seed(0)
+    single, single_losses, w0 = train(None)
+    data_parallel()
+    dp, dp_losses, _ = train(w0)
+    result = {
+        "single_losses": single_losses,
+        "dp_losses": dp_losses,
+        "max_weight_diff": _max_diff(single.get_weights(), dp.get_weights()),
+    }
+    with open(os.path.join(out, "foundation_model.json"), "w") as f:
         json.dump(result, f)
 
 
@@ -240,6 +284,8 @@ if __name__ == "__main__":
     mode = sys.argv[1]
     if mode == "equivalence":
         equivalence(sys.argv[2])
+    elif mode == "foundation_model":
+        foundation_model(sys.argv[2])
     elif mode == "mirrored":
         mirrored(sys.argv[2])
     elif mode == "multihost":
