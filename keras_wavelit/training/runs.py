@@ -435,8 +435,13 @@ def train_run(
             chief=chief,
             backup_dir=backup_dir,
         )
+    model_path = os.path.join(run_dir, "model.keras")
+    if distribution is None:
+        model.save(model_path)
+    else:
+        # Every process takes part in the save (it may run collectives); the chief writes.
+        distribution.save_model(model, model_path)
     if chief:
-        model.save(os.path.join(run_dir, "model.keras"))
         _write_run(run_dir, _normalize(config), "finished")
     return model, read_history(os.path.join(run_dir, "history.csv"))
 
