@@ -205,6 +205,8 @@ def test_best_config_round_trip(search, tmp_path):
     compiled = hm.build_model(best)
     assert compiled.loss.alpha == pytest.approx(best["loss"]["alpha"])
     assert compiled.loss.beta == pytest.approx(best["loss"]["beta"])
+    eager = WaveLiTHyperModel(SHAPE, space=SPACE, compile_kwargs={"jit_compile": False})
+    assert eager.build_model(best).jit_compile is False
 
 
 def test_finished_search_reopens_without_rerunning_trials(search):

@@ -231,6 +231,11 @@ def run(args):
         validation_steps=args.validation_steps,
         verbose=0,
     )
+    if os.environ.get("KERASTUNER_ORACLE_IP") and os.environ.get("KERASTUNER_TUNER_ID") != "chief":
+        # A worker of a distributed search: the chief writes the results.
+        if not args.quiet:
+            print(f"worker {tuner.tuner_id}: the search is over")
+        return 0
     with open(os.path.join(args.out, TRIALS_FILE), "w") as f:
         json.dump(trial_records(tuner), f, indent=2, default=float)
         f.write("\n")

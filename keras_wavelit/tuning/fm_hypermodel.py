@@ -132,7 +132,7 @@ class WaveLiTFMHyperModel(BudgetedHyperModel):
             pyramid levels must divide it.
         validation_steps: optional int, batches per dataset per evaluation.
         space, max_params, boundary, warmup_steps, max_resamples, seed,
-            name, tunable: as for `WaveLiTHyperModel`. `warmup_steps`
+            compile_kwargs, name, tunable: as for `WaveLiTHyperModel`. `warmup_steps`
             defaults to 1000 (`WaveLiTFM.compile`'s).
 
     Example:
@@ -171,6 +171,7 @@ class WaveLiTFMHyperModel(BudgetedHyperModel):
         warmup_steps=1000,
         max_resamples=200,
         seed=0,
+        compile_kwargs=None,
         name=None,
         tunable=True,
     ):
@@ -194,6 +195,7 @@ class WaveLiTFMHyperModel(BudgetedHyperModel):
             warmup_steps=warmup_steps,
             max_resamples=max_resamples,
             seed=seed,
+            compile_kwargs=compile_kwargs,
             name=name,
             tunable=tunable,
         )

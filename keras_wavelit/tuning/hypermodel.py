@@ -1,4 +1,7 @@
-"""`WaveLiTHyperModel`: the WaveLiT search space under a parameter budget."""
+"""`WaveLiTHyperModel`: the WaveLiT search space under a parameter budget.
+
+`BudgetedHyperModel` holds what the WaveLiT and WaveLiT-FM hypermodels share.
+"""
 
 import json
 import zlib
@@ -75,10 +78,12 @@ class BudgetedHyperModel(keras_tuner.HyperModel):
         warmup_steps=5000,
         max_resamples=200,
         seed=0,
+        compile_kwargs=None,
         name=None,
         tunable=True,
     ):
         super().__init__(name=name, tunable=tunable)
+        self.compile_kwargs = dict(compile_kwargs or {})
         self.max_params = None if max_params is None else int(max_params)
         self.boundary = boundary
         self.objective_name = objective
@@ -106,7 +111,6 @@ class BudgetedHyperModel(keras_tuner.HyperModel):
     def _callbacks(self):
         return []
 
-    # -- the space ---------------------------------------------------------
     # -- the space ---------------------------------------------------------
     @property
     def objective(self):
@@ -354,6 +358,7 @@ class BudgetedHyperModel(keras_tuner.HyperModel):
             learning_rate=optimizer["learning_rate"],
             warmup_steps=optimizer.get("warmup_steps", self.warmup_steps),
             weight_decay=optimizer["weight_decay"],
+            **self.compile_kwargs,
         )
         return model
 
@@ -381,8 +386,8 @@ class WaveLiTHyperModel(BudgetedHyperModel):
     A trial's `num_heads` must divide its `dim` into heads whose dimension
     is a multiple of 4 (the 2D rotary embedding); a proposal that does not
     is moved to the nearest head count of the space that does. With
-    `max_params`, a configuration over the
-    budget is never built or trained: the exact count (`ParameterCounter`,
+    `max_params`, a configuration over the budget is never built or
+    trained: the exact count (`ParameterCounter`,
     equal to `model.count_params()`) is checked first, and an over-budget
     proposal is replaced, within the same trial, by a configuration whose
     architecture entries are drawn anew from the space until one fits
@@ -411,11 +416,13 @@ class WaveLiTHyperModel(BudgetedHyperModel):
         rollout_window: `(start, end)`, 1-based and inclusive. Defaults to
             The Well's `(6, 12)`.
         warmup_steps: int, warm-up of the learning rate schedule. Defaults
-            to 5000 (the paper's); short searches want a few percent of
-            their steps.
+            to 5000 (the paper's); a short trial wants about a tenth of its
+            steps (what `wavelit tune` uses).
         max_resamples: int, draws allowed to find a configuration within the
             budget. Defaults to 200.
         seed: int, seeds weight initialisation and resampling.
+        compile_kwargs: optional dict of further `compile` arguments of
+            every model (e.g. `{"jit_compile": False}`).
         name, tunable: as for `keras_tuner.HyperModel`.
 
     Example:
@@ -449,6 +456,7 @@ class WaveLiTHyperModel(BudgetedHyperModel):
         warmup_steps=5000,
         max_resamples=200,
         seed=0,
+        compile_kwargs=None,
         name=None,
         tunable=True,
     ):
@@ -476,6 +484,7 @@ class WaveLiTHyperModel(BudgetedHyperModel):
             warmup_steps=warmup_steps,
             max_resamples=max_resamples,
             seed=seed,
+            compile_kwargs=compile_kwargs,
             name=name,
             tunable=tunable,
         )

@@ -39,6 +39,13 @@ class _Housekeeping:
         if self.progress is not None:
             self.progress(self.trial_line(trial))
 
+    def _configure_tensorboard_dir(self, callbacks, trial, execution=0):
+        # KerasTuner imports `tensorboard` on the TensorFlow backend for every
+        # trial, TensorBoard callback or not; tensorflow-cpu does not install
+        # it. Only a search with a TensorBoard callback needs it.
+        if any(c.__class__.__name__ == "TensorBoard" for c in callbacks):
+            super()._configure_tensorboard_dir(callbacks, trial, execution)
+
     def trial_line(self, trial):
         """One line describing a finished trial."""
         trial = self.oracle.get_trial(trial.trial_id)
