@@ -1,4 +1,4 @@
-"""Reusable WaveLiT layers (``keras.ops`` only, every backend)."""
+"""Reusable WaveLiT layers (`keras.ops` only, every backend)."""
 
 from keras_wavelit.layers.boundary_depthwise_conv import BoundaryDepthwiseConv2D
 from keras_wavelit.layers.channel_lifting import ChannelLifting

@@ -15,8 +15,8 @@ CONV_MODES = BOUNDARY_MODES
 
 
 def _shifted_sum(x, kernel, h, w):
-    """``sum_ij x[:, i:i+h, j:j+w, :] * kernel[i, j]`` (a "valid" depthwise
-    correlation of the padded ``x``)."""
+    """`sum_ij x[:, i:i+h, j:j+w, :] * kernel[i, j]` (a "valid" depthwise
+    correlation of the padded `x`)."""
     k = kernel.shape[0]
     out = None
     for i in range(k):
@@ -27,19 +27,19 @@ def _shifted_sum(x, kernel, h, w):
 
 
 def _valid_depthwise(x, kernel, bias, h, w):
-    """Valid depthwise correlation of padded ``x (B, h+k-1, w+k-1, C)`` with
-    ``kernel (k, k, C)``, plus ``bias (C,)``, with a hand-written gradient.
+    """Valid depthwise correlation of padded `x (B, h+k-1, w+k-1, C)` with
+    `kernel (k, k, C)`, plus `bias (C,)`, with a hand-written gradient.
 
-    Forward and input gradient are sums of ``k*k`` shifted, channel-scaled
+    Forward and input gradient are sums of `k*k` shifted, channel-scaled
     copies (fused elementwise work; XLA's CPU depthwise convolution and its
     gradient are much slower for these small kernels). The kernel and bias
-    gradients are column sums of the flattened ``(B*h*w, C)`` products: left
-    to autodiff they become reductions over ``(B, h, w)`` fused with the
+    gradients are column sums of the flattened `(B*h*w, C)` products: left
+    to autodiff they become reductions over `(B, h, w)` fused with the
     recomputed upstream gradient, which XLA's CPU backend runs as very slow
     loops. The upstream gradient is materialized once
-    (:func:`keras_wavelit.ops.fusion_barrier`). On a 2-core CPU this cut the
-    JAX forward + backward time of one ``(4, 32, 32, 96)`` convolution from
-    about 30 ms to a few ms (``benchmarks/profile_step.py`` shows the share
+    (`fusion_barrier`). On a 2-core CPU this cut the
+    JAX forward + backward time of one `(4, 32, 32, 96)` convolution from
+    about 30 ms to a few ms (`benchmarks/profile_step.py` shows the share
     in a training step). Used on the XLA backends (JAX, TensorFlow).
     """
     k = kernel.shape[0]

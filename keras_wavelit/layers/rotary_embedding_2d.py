@@ -1,4 +1,4 @@
-"""2D axial rotary position embedding (paper section 3.2, DESIGN 2.2)."""
+"""2D axial rotary position embedding (paper section 3.2, `docs/design.md` §2.2)."""
 
 import keras
 import numpy as np
@@ -6,11 +6,28 @@ from keras import ops
 
 
 def rope_2d_tables(height, width, dim, max_wavelength=10000.0):
-    """Cosine and sine tables ``(height * width, dim / 2)`` for axial RoPE.
+    """Cosine and sine tables `(height * width, dim / 2)` for axial RoPE.
 
-    The first ``dim / 4`` frequencies rotate with the row index, the last
-    ``dim / 4`` with the column index; ``theta_i = max_wavelength^(-i/(dim/4))``.
+    The first `dim / 4` frequencies rotate with the row index, the last
+    `dim / 4` with the column index; `theta_i = max_wavelength^(-i/(dim/4))`.
     Computed in float64 NumPy and returned as float32 arrays.
+
+    Args:
+        height: int, rows of the token grid.
+        width: int, columns of the token grid.
+        dim: int, the head dimension (a multiple of 4).
+        max_wavelength: float, base of the frequencies.
+
+    Returns:
+        `(cos, sin)`, two float32 NumPy arrays `(height * width, dim / 2)`.
+
+    Example:
+
+    ```python
+    from keras_wavelit.layers.rotary_embedding_2d import rope_2d_tables
+
+    cos, sin = rope_2d_tables(4, 4, 16)  # (16, 8) each
+    ```
     """
     if dim % 4:
         raise ValueError(f"2D RoPE needs a head dimension divisible by 4; got {dim}.")
@@ -27,29 +44,34 @@ def rope_2d_tables(height, width, dim, max_wavelength=10000.0):
 class RotaryEmbedding2D(keras.layers.Layer):
     """Axial 2D rotary position embedding for a token grid.
 
-    Rotates channel pairs of queries or keys by angles proportional to the
-    token's row (first half of the channels) and column (second half). Within
-    each half, channel ``i`` pairs with channel ``i + dim/4`` (the "rotate
-    half" convention). The grid is given at call time, so any resolution and
-    every pyramid level work. Tables are built in float32.
+    The RoPE of paper section 3.2 (`docs/design.md` §2.2). Rotates channel
+    pairs of queries or keys by angles proportional to the token's row
+    (first half of the channels) and column (second half). Within each half,
+    channel `i` pairs with channel `i + dim/4` (the "rotate half"
+    convention). The grid is given at call time, so any resolution and every
+    pyramid level work. Computed in float32, returned in the input's dtype.
 
     Args:
         max_wavelength: float, base of the frequencies. Defaults to 10000.
         **kwargs: base layer keyword arguments.
 
     Call arguments:
-        inputs: tensor ``(B, N, heads, d)`` with ``N = height * width``
-            tokens in row-major order and ``d`` divisible by 4.
-        grid: tuple ``(height, width)``.
+        inputs: tensor `(B, N, heads, d)` with `N = height * width` tokens
+            in row-major order and `d` divisible by 4.
+        grid: tuple `(height, width)`.
 
     Returns:
         Tensor of the same shape and dtype.
 
     Example:
 
-    >>> q = np.random.rand(2, 8 * 8, 4, 16).astype("float32")
-    >>> tuple(RotaryEmbedding2D()(q, grid=(8, 8)).shape)
-    (2, 64, 4, 16)
+    ```python
+    import numpy as np
+    import keras_wavelit as kw
+
+    q = np.random.rand(2, 8 * 8, 2, 16).astype("float32")
+    rotated = kw.layers.RotaryEmbedding2D()(q, grid=(8, 8))  # (2, 64, 2, 16)
+    ```
     """
 
     def __init__(self, max_wavelength=10000.0, **kwargs):

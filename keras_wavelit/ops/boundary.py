@@ -3,10 +3,10 @@
 `BOUNDARY_MODES` is the one list of boundary modes of the library (the
 `boundary` argument of the layers, the loss and the model, `docs/design.md`
 §3); each consumer supports a subset of it and rejects the others with
-`check_boundary`. `keras.ops.pad` disagrees across backends for ``"symmetric"`` (torch pads
-with the edge value) and lacks ``"wrap"`` on TensorFlow and torch. The
+`check_boundary`. `keras.ops.pad` disagrees across backends for `"symmetric"` (torch pads
+with the edge value) and lacks `"wrap"` on TensorFlow and torch. The
 functions here build the source index of every padded position once with
-NumPy and gather with ``keras.ops.take``, which is exact and identical on
+NumPy and gather with `keras.ops.take`, which is exact and identical on
 JAX, TensorFlow and PyTorch.
 """
 
@@ -155,7 +155,7 @@ def _slice(x, axis, start, stop):
 
 
 def _edge_slices(x, axis, n, p, mode, side):
-    """The ``p`` padded samples on one side as slices (and a flip) of ``x``.
+    """The `p` padded samples on one side as slices (and a flip) of `x`.
 
     Slices, flips and concatenations compile to much smaller programs than
     gathers (whose gradients are scatters), so they are used whenever the

@@ -1,18 +1,18 @@
 """Hints to the XLA compiler not to fuse across a tensor.
 
 XLA's CPU backend fuses elementwise producers into every consumer, also into
-reductions and into the ``k*k`` shifted reads of a convolution, and it
+reductions and into the `k*k` shifted reads of a convolution, and it
 duplicates the producer chain when there are several consumers. In the
 backward pass of a WaveLiT block, the gradient reaching a convolution or a
 Dense layer is such a chain (other convolutions' input gradients, matrix
 products, activation derivatives); fused into the bias and kernel gradient
 reductions it was recomputed a dozen times by slow loops: those reductions
 took longer than all matrix products of the block
-(``benchmarks/profile_step.py``). Materializing the gradient once avoids it.
+(`benchmarks/profile_step.py`). Materializing the gradient once avoids it.
 
-``jax.lax.optimization_barrier`` does not help here: XLA's CPU pipeline
+`jax.lax.optimization_barrier` does not help here: XLA's CPU pipeline
 removes it before fusion. A conditional does keep its operands apart, so the
-barrier is an identity ``keras.ops.cond`` whose predicate XLA cannot fold.
+barrier is an identity `keras.ops.cond` whose predicate XLA cannot fold.
 The same holds for TensorFlow's XLA-compiled steps (`jit_compile=True`).
 
 Both functions are fast paths behind `keras_wavelit.config.set_fast_paths`

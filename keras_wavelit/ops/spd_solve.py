@@ -113,10 +113,10 @@ def spd_solve(a, b, solver="auto"):
 
 
 def _compiled_loop_is_differentiable():
-    """Whether ``ops.fori_loop`` can be differentiated inside compiled steps.
+    """Whether `ops.fori_loop` can be differentiated inside compiled steps.
 
-    JAX lowers a fixed-count loop to ``scan``, which XLA differentiates. On
-    TensorFlow the loop becomes ``tf.while_loop``, whose gradient XLA refuses
+    JAX lowers a fixed-count loop to `scan`, which XLA differentiates. On
+    TensorFlow the loop becomes `tf.while_loop`, whose gradient XLA refuses
     to compile; PyTorch runs eagerly, where a Python loop is the same thing.
     """
     return keras.backend.backend() == "jax"

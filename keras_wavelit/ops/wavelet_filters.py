@@ -1,24 +1,24 @@
 """Wavelet filter banks from PyWavelets, arranged for strided convolutions.
 
-This module is pure NumPy: it turns ``pywt.Wavelet(name).filter_bank`` into
-the fixed kernels and boundary extensions that :class:`~keras_wavelit.layers.DWT2D`
-and :class:`~keras_wavelit.layers.IDWT2D` apply with ``keras.ops``.
+This module is pure NumPy: it turns `pywt.Wavelet(name).filter_bank` into
+the fixed kernels and boundary extensions that `DWT2D`
+and `IDWT2D` apply with `keras.ops`.
 
 Conventions (paper section 3.1, `docs/design.md` §2.1). For a filter bank of even length
-``F`` (PyWavelets pads every bank to even length) one analysis level is
+`F` (PyWavelets pads every bank to even length) one analysis level is
 
     a[i] = sum_j dec_lo[j] x[2i + F/2 - j],   d[i] = sum_j dec_hi[j] x[2i + F/2 - j]
 
-and synthesis is ``x[n] = sum_i a[i] rec_lo[n - 2i + F/2 - 1] + d[i] rec_hi[...]``.
-With periodic extension this is exactly PyWavelets' ``"periodization"`` mode.
-With whole-sample symmetric extension of ``x`` (``"reflect"``) the transform is
-exact for symmetric odd-length biorthogonal banks (``bior2.2``, ``bior4.4``,
-...) and for ``haar``; the coefficients then equal PyWavelets'
-``mode="reflect"`` output with ``(F/2 - 1) / 2`` coefficients dropped at each
-end (one for ``bior2.2``, two for ``bior4.4``). The symmetric extension of ``x``
+and synthesis is `x[n] = sum_i a[i] rec_lo[n - 2i + F/2 - 1] + d[i] rec_hi[...]`.
+With periodic extension this is exactly PyWavelets' `"periodization"` mode.
+With whole-sample symmetric extension of `x` (`"reflect"`) the transform is
+exact for symmetric odd-length biorthogonal banks (`bior2.2`, `bior4.4`,
+...) and for `haar`; the coefficients then equal PyWavelets'
+`mode="reflect"` output with `(F/2 - 1) / 2` coefficients dropped at each
+end (one for `bior2.2`, two for `bior4.4`). The symmetric extension of `x`
 makes the lowpass band whole-sample symmetric on the left and half-sample
 symmetric on the right, and the highpass band the opposite, which is how
-:class:`IDWT2D` extends the coefficients before synthesis.
+`IDWT2D` extends the coefficients before synthesis.
 """
 
 import numpy as np
@@ -131,7 +131,7 @@ class WaveletFilterBank:
 
         Computed in float64 NumPy with this bank's own kernels and boundary
         extensions, so any wavelet whose filters are not a perfect
-        reconstruction pair (``dmey``, an FIR approximation, for example)
+        reconstruction pair (`dmey`, an FIR approximation, for example)
         is detected at construction.
         """
         from keras_wavelit.ops.boundary import boundary_indices
@@ -160,7 +160,7 @@ class WaveletFilterBank:
 
     @staticmethod
     def supports_reflect(wavelet):
-        """Whether ``wavelet`` is exact under whole-sample symmetric extension."""
+        """Whether `wavelet` is exact under whole-sample symmetric extension."""
         import pywt
 
         w = pywt.Wavelet(wavelet)
@@ -189,15 +189,15 @@ class WaveletFilterBank:
         return self.length // 2 - 1
 
     def analysis_kernels(self):
-        """Correlation kernels ``(2, F)`` (lowpass, highpass) for stride 2."""
+        """Correlation kernels `(2, F)` (lowpass, highpass) for stride 2."""
         return np.stack([self.dec_lo[::-1], self.dec_hi[::-1]])
 
     def analysis_kernel_2d(self):
-        """2D kernels ``(F, F, 4)`` in subband order LL, LH, HL, HH.
+        """2D kernels `(F, F, 4)` in subband order LL, LH, HL, HH.
 
         The first letter is the filter along the width axis, the second the
         filter along the height axis, so the order equals PyWavelets'
-        ``(cA, cH, cV, cD)`` from ``pywt.dwt2``.
+        `(cA, cH, cV, cD)` from `pywt.dwt2`.
         """
         lo, hi = self.analysis_kernels()
         # (filter along H, filter along W) for LL, LH, HL, HH
@@ -213,14 +213,14 @@ class WaveletFilterBank:
 
     @property
     def synthesis_pad(self):
-        """``(left, right)`` extension of the coefficients before synthesis."""
+        """`(left, right)` extension of the coefficients before synthesis."""
         smin, smax = self._synthesis_range()
         return -smin, smax
 
     def synthesis_kernels(self):
-        """Polyphase kernels ``(2, 2, K)``: [lowpass/highpass, phase, tap].
+        """Polyphase kernels `(2, 2, K)`: [lowpass/highpass, phase, tap].
 
-        ``x[2m + p] = sum_u K[band, p, u] * c_band_padded[m + u]``.
+        `x[2m + p] = sum_u K[band, p, u] * c_band_padded[m + u]`.
         """
         smin, smax = self._synthesis_range()
         half = self.length // 2
@@ -236,9 +236,9 @@ class WaveletFilterBank:
         return out
 
     def synthesis_kernel_2d(self):
-        """2D synthesis kernel ``(K, K, 4, 4)``: [tap_h, tap_w, subband, phase].
+        """2D synthesis kernel `(K, K, 4, 4)`: [tap_h, tap_w, subband, phase].
 
-        Phases are ordered ``(p_h, p_w)`` = (0, 0), (0, 1), (1, 0), (1, 1).
+        Phases are ordered `(p_h, p_w)` = (0, 0), (0, 1), (1, 0), (1, 1).
         """
         ks = self.synthesis_kernels()
         # subband -> (band along H, band along W), matching analysis_kernel_2d
@@ -252,7 +252,7 @@ class WaveletFilterBank:
         return out
 
     def coefficient_modes(self, band):
-        """``(left_mode, right_mode)`` used to extend a band's coefficients.
+        """`(left_mode, right_mode)` used to extend a band's coefficients.
 
         Args:
             band: 0 for lowpass, 1 for highpass.
