@@ -298,6 +298,13 @@ class WaveLiTFM(keras.Model):
         self._tf_steps = {}
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
+    def compile_from_config(self, config):
+        """Recompiles a loaded model with its saved optimizer, loss and metrics."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     # -------------------------------------------------------------- inputs
     @property
     def spatial_multiple(self):
