@@ -240,7 +240,7 @@ def _markdown(result):
         "",
         f"{result['question']} `{s['dataset']}` at {s['resolution']}x{s['resolution']} "
         f"({s['trajectories']} trajectories of {s['snapshots']} snapshots), "
-        f"{s['tuner']} search of {s['trials']} trials under {int(s['max_params']):,} "
+        f"{s['tuner']} search of {len(result['trials'])} trials under {int(s['max_params']):,} "
         f"parameters, every trial and both final models trained for "
         f"{result['training_steps_per_model']} steps of batch {s['batch_size']} "
         f"(warm-up {result['warmup_steps']} steps), one-step VRMSE (Keras metric mean).",
