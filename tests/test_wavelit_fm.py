@@ -12,7 +12,7 @@ from keras_wavelit.data.multi_dataset import MultiDatasetSequence
 from keras_wavelit.models import WaveLiTFM
 
 T_IN = 2
-TINY = dict(dim=8, depth=1, num_heads=2, n_steps_input=T_IN)
+TINY = dict(dim=8, depth=1, num_heads=2, pyramid_levels=0, n_steps_input=T_IN)
 
 
 class FakeSequence:
