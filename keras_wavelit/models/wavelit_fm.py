@@ -145,7 +145,7 @@ class WaveLiTFM(keras.Model):
 
     model = kw.models.WaveLiTFM(
         datasets=["gray_scott_2d", "kolmogorov_2d"], dim=16, depth=1, num_heads=2,
-        n_steps_input=2,
+        pyramid_levels=0, n_steps_input=2,
     )
     x = np.random.rand(2, 2, 16, 16, 3).astype("float32")  # kolmogorov_2d's 3 fields
     y = model.predict_dataset(x, dataset="kolmogorov_2d")  # (2, 1, 16, 16, 3)
