@@ -7,6 +7,16 @@ from keras_wavelit.data.channels import default_registry
 from keras_wavelit.data.sampling import DatasetSampler
 
 
+def _n_total(seq):
+    """Samples of the whole split (all shards) of a sequence."""
+    return int(getattr(seq, "n_samples_total", seq.n_samples))
+
+
+def _local_batch(seq):
+    """This process's part of the global batch of a sequence."""
+    return int(getattr(seq, "local_batch_size", seq.batch_size))
+
+
 class MultiDatasetSequence(keras.utils.PyDataset):
     """Batches from several datasets, each batch from one dataset.
 
@@ -33,6 +43,14 @@ class MultiDatasetSequence(keras.utils.PyDataset):
     Every batch is full (`B` = that dataset's batch size), so a run sees one
     input shape per dataset grid. Each dataset keeps its own normalization
     (its `WellSequence`'s statistics).
+
+    Sharded sequences (`WellSequence(..., shard=(index, count))`, one
+    process of a data-parallel run) are supported: the probabilities use the
+    whole split's sample counts (`n_samples_total`), so they are global;
+    each process reads only its shard's samples, `local_batch_size` of
+    them per batch; and the dataset schedule depends only on `(seed,
+    epoch)`, so every process draws the same dataset at every step and the
+    processes stay in step.
 
     Args:
         sequences: dict name -> `WellSequence` (one per dataset; they give
@@ -114,8 +132,11 @@ class MultiDatasetSequence(keras.utils.PyDataset):
                 name, seq.channel_names, seq.constant_channel_names
             )
             h, w = seq.spatial_shape[:2]
-            counts.append(seq.n_samples * (h // 2) * (w // 2))
-            self._n_batches[name] = max(seq.n_samples // seq.batch_size, 1)
+            # The whole split's samples, so that every shard gets the same global p_i.
+            counts.append(_n_total(seq) * (h // 2) * (w // 2))
+            # Every shard holds the same number of samples and local batch
+            # size, so the shards agree on the batches per pass.
+            self._n_batches[name] = max(seq.n_samples // _local_batch(seq), 1)
         self.token_counts = counts
         self.constant_slots = max(len(self.registry[n].constants) for n in self.names)
         self.sampler = DatasetSampler(
@@ -183,7 +204,11 @@ class MultiDatasetSequence(keras.utils.PyDataset):
         return [{"epoch": e, **p} for e, p in sorted(self._history.items())]
 
     def batch_indices(self, index):
-        """`(dataset name, sample indices)` of batch `index` of this epoch."""
+        """`(dataset name, sample indices)` of batch `index` of this epoch.
+
+        The indices are those of the whole split (`WellSequence.sample`);
+        with a sharded sequence they are this shard's.
+        """
         if not 0 <= index < len(self):
             raise IndexError(f"batch index {index} out of range for {len(self)} batches.")
         draws, occurrence = self.schedule()
@@ -197,8 +222,13 @@ class MultiDatasetSequence(keras.utils.PyDataset):
             order = np.random.default_rng([self.seed, k, epoch_pass]).permutation(seq.n_samples)
         else:
             order = np.arange(seq.n_samples)
-        size = min(seq.batch_size, seq.n_samples)
-        return name, order[b * size : (b + 1) * size]
+        size = min(_local_batch(seq), seq.n_samples)
+        # Positions in this shard's samples -> sample indices of the split.
+        indices = getattr(seq, "sample_indices", None)
+        chosen = order[b * size : (b + 1) * size]
+        if indices is not None:
+            chosen = np.asarray(indices)[chosen]
+        return name, chosen
 
     def __getitem__(self, index):
         name, ids = self.batch_indices(int(index))

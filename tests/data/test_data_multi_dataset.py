@@ -110,3 +110,35 @@ def test_works_on_a_real_well_directory(dummy_base):
     x, y = multi[1]
     assert x["fields"].shape[-1] == len(seq.channel_names)
     assert y.shape[1] == 1 and np.all(np.isfinite(x["fields"]))
+
+
+def test_two_shards_read_disjoint_samples_on_the_same_schedule(well_base, sequences):
+    def shard(index):
+        seqs = {
+            n: WellSequence(well_base, n, "train", n_steps_input=2, batch_size=4, shard=(index, 2))
+            for n in NAMES
+        }
+        return MultiDatasetSequence(seqs, method="sqrt", seed=3, steps_per_epoch=12)
+
+    a, b = shard(0), shard(1)
+    whole = MultiDatasetSequence(sequences, method="sqrt", seed=3, steps_per_epoch=12)
+    # probabilities from the whole split's sample counts, not a shard's
+    np.testing.assert_allclose(list(a.probabilities.values()), list(whole.probabilities.values()))
+    np.testing.assert_allclose(list(b.probabilities.values()), list(whole.probabilities.values()))
+    stream_a, stream_b = _stream(a), _stream(b)
+    assert [n for n, _ in stream_a] == [n for n, _ in stream_b]  # same dataset every step
+    read = {0: {n: set() for n in NAMES}, 1: {n: set() for n in NAMES}}
+    for i, ((name, ids_a), (_, ids_b)) in enumerate(zip(stream_a, stream_b)):
+        assert len(ids_a) == len(ids_b) == 2  # local batch: 4 // 2
+        assert set(ids_a) <= set(a.sequences[name].sample_indices)
+        assert set(ids_b) <= set(b.sequences[name].sample_indices)
+        read[0][name].update(int(j) for j in ids_a)
+        read[1][name].update(int(j) for j in ids_b)
+        x, y = a[i]
+        assert x["fields"].shape[0] == 2 and y.shape[0] == 2
+        np.testing.assert_array_equal(
+            x["fields"][0], a.sequences[name].sample(int(ids_a[0]))[0][..., a._orders[name][0]]
+        )
+    for name in NAMES:
+        assert read[0][name] and read[1][name]
+        assert not read[0][name] & read[1][name]
