@@ -258,3 +258,92 @@ def test_non_finite_training_exits_1_and_writes_no_model(data, tmp_path, capsys)
     # The failed run is not resumed silently.
     assert main(args) == 1
     assert "holds a run that failed" in capsys.readouterr().err
+
+
+FM_NAMES = ["gray_scott_2d", NAME]
+
+
+@pytest.fixture(scope="module")
+def fm_data(tmp_path_factory):
+    """Two 16x16 datasets, one with constant fields (acoustic_scattering_2d)."""
+    from keras_wavelit.data.simulate import simulate
+
+    base = str(tmp_path_factory.mktemp("cli_fm_data"))
+    for name in FM_NAMES:
+        simulate(name, base, resolution=16, n_trajectories=4, n_steps=6, seed=1, verbose=0)
+    return base
+
+
+def test_train_datasets_flags_are_checked_before_any_work(tmp_path, capsys):
+    base = ["train", "--data", str(tmp_path), "--out", str(tmp_path / "run")]
+    cases = [
+        (["--dataset", NAME, "--datasets", ",".join(FM_NAMES)], "not both"),
+        ([], "give --dataset NAME"),
+        (["--datasets", ",".join(FM_NAMES), "--size", "1.2M"], "a WaveLiT-FM (--datasets) has 10M"),
+        (["--datasets", ",".join(FM_NAMES), "--wavelet-levels", "2"], "--wavelet-levels is not"),
+        (["--dataset", NAME, "--size", "10M"], "use it with --datasets"),
+    ]
+    for extra, message in cases:
+        assert main(base + extra) == 1, extra
+        err = capsys.readouterr().err
+        assert err.startswith("wavelit train: error:") and message in err, (extra, err)
+    assert main(base + ["--datasets", f"{NAME},{NAME}"]) == 2
+    assert "given twice" in capsys.readouterr().err
+    assert main(base + ["--datasets", NAME, "--sampling", "zipf"]) == 2
+    assert "invalid choice" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "run" / "run.json")
+
+
+def test_train_fm_then_evaluate_per_dataset_then_report(fm_data, tmp_path, capsys):
+    from keras_wavelit.data import WellSequence
+    from keras_wavelit.data import sampling_probabilities
+    from keras_wavelit.models import WaveLiTFM
+    from keras_wavelit.training import read_history
+    from keras_wavelit.training import read_run
+
+    run = str(tmp_path / "fm")
+    train = ["train", "--data", fm_data, "--datasets", ",".join(FM_NAMES), "--out", run]
+    train += TINY + ["--n-steps-input", "2", "--epochs", "1", "--steps-per-epoch", "2"]
+    train += ["--validation-steps", "1", "--batch-size", "2", "--quiet"]
+    assert main(train) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.strip().endswith(os.path.join("fm", "model.keras"))
+    record = read_run(run)
+    assert record["status"] == "finished"
+    assert record["config"]["datasets"] == FM_NAMES and record["config"]["sampling"] == "sqrt"
+    history = read_history(os.path.join(run, "history.csv"))
+    tokens = []
+    for name in FM_NAMES:
+        seq = WellSequence(fm_data, name, "train", n_steps_input=2, batch_size=2)
+        tokens.append(seq.n_samples_total * 8 * 8)
+    expected = sampling_probabilities(tokens, "sqrt")
+    for name, p in zip(FM_NAMES, expected):
+        np.testing.assert_allclose(history[f"p_{name}"], [p], rtol=1e-6)
+    assert np.isfinite(history["loss"][0]) and np.isfinite(history["val_loss"][0])
+    model = keras.saving.load_model(os.path.join(run, "model.keras"))
+    assert isinstance(model, WaveLiTFM) and model.datasets == FM_NAMES and model.dim == 16
+    # a finished run is refused without --overwrite
+    assert main(train) == 1
+    assert "finished run" in capsys.readouterr().err
+
+    out = str(tmp_path / "eval")
+    evaluate = ["evaluate", "--model", os.path.join(run, "model.keras"), "--data", fm_data]
+    evaluate += ["--out", out, "--max-trajectories", "1", "--max-rollout-steps", "2", "--quiet"]
+    assert main(evaluate) == 0, capsys.readouterr().err
+    assert "| gray_scott_2d |" in capsys.readouterr().out
+    with open(os.path.join(out, "evaluations.json")) as f:
+        index = json.load(f)
+    assert sorted(index["datasets"]) == sorted(FM_NAMES)
+    for name in FM_NAMES:
+        with open(os.path.join(out, name, "evaluation.json")) as f:
+            ev = json.load(f)
+        assert ev["dataset"] == name and ev["n_trajectories"] == 1
+        assert np.isfinite(index["datasets"][name]["one_step_vrmse"])
+    assert main(evaluate + ["--datasets", "kolmogorov_2d"]) == 1
+    assert "has no dataset kolmogorov_2d" in capsys.readouterr().err
+
+    report = str(tmp_path / "report")
+    assert main(["report", "--eval", f"fm={out}", "--out", report]) == 0
+    capsys.readouterr()
+    with open(os.path.join(report, "report.md")) as f:
+        text = f.read()
+    assert "fm/gray_scott_2d" in text and f"fm/{NAME}" in text

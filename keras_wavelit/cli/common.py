@@ -140,9 +140,20 @@ def labelled(items):
     return out
 
 
-def add_data_args(p):
+def add_data_args(p, dataset_required=True, dataset_help="dataset name under DATA/datasets"):
     p.add_argument("--data", required=True, help="data directory (well_base_path)")
-    p.add_argument("--dataset", required=True, help="dataset name under DATA/datasets")
+    p.add_argument("--dataset", required=dataset_required, default=None, help=dataset_help)
+
+
+def dataset_list(text):
+    """`"a,b,c"` as `["a", "b", "c"]` (argparse type of `--datasets`)."""
+    names = [n.strip() for n in text.split(",")]
+    if not all(names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated dataset names, got {text!r}")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise argparse.ArgumentTypeError(f"dataset(s) {', '.join(repeated)} given twice")
+    return names
 
 
 def add_loop_args(p, epochs):

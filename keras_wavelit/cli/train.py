@@ -1,4 +1,4 @@
-"""`wavelit train`: train a WaveLiT with the paper's recipe; resumable."""
+"""`wavelit train`: train a WaveLiT (or, with `--datasets`, a WaveLiT-FM); resumable."""
 
 import json
 import os
@@ -7,6 +7,7 @@ from keras_wavelit.cli.common import CommandError
 from keras_wavelit.cli.common import add_data_args
 from keras_wavelit.cli.common import add_loop_args
 from keras_wavelit.cli.common import add_run_args
+from keras_wavelit.cli.common import dataset_list
 from keras_wavelit.cli.common import positive
 
 # Interrupted runs resume when the same command is run again.
@@ -41,13 +42,43 @@ def add_parser(subparsers):
 
     p = subparsers.add_parser(
         "train",
-        help="train a WaveLiT (resumes an interrupted run in --out)",
+        help="train a WaveLiT or a WaveLiT-FM (resumes an interrupted run in --out)",
         description="Train a WaveLiT with the paper's recipe (Appendix E) on a dataset in "
-        "The Well's format. Run the same command again to resume an interrupted run; a "
+        "The Well's format (--dataset), or one WaveLiT-FM on several datasets (--datasets, "
+        "paper section 3.5; each step draws a dataset with --sampling, and history.csv logs "
+        "p_<dataset> per epoch). Run the same command again to resume an interrupted run; a "
         "finished run or one with other arguments in --out is refused unless --overwrite. "
         "A non-finite loss stops the run with exit status 1 and no model.keras.",
     )
-    add_data_args(p)
+    add_data_args(
+        p,
+        dataset_required=False,
+        dataset_help="dataset name under DATA/datasets: train a one-dataset WaveLiT "
+        "(give this or --datasets)",
+    )
+    p.add_argument(
+        "--datasets",
+        type=dataset_list,
+        default=None,
+        metavar="A,B,...",
+        help="comma-separated dataset names under DATA/datasets: train one WaveLiT-FM on all "
+        "of them (paper section 3.5; give this or --dataset) (default: none)",
+    )
+    from keras_wavelit.data.sampling import SAMPLING_METHODS
+
+    p.add_argument(
+        "--sampling",
+        choices=SAMPLING_METHODS,
+        default="sqrt",
+        help="with --datasets: how each step picks its dataset (paper Appendix F); sqrt: "
+        "p_i proportional to the square root of dataset i's tokens N_i T_i",
+    )
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=0.2,
+        help="with --datasets --sampling temperature: the temperature T",
+    )
     p.add_argument("--out", required=True, help="run directory")
     p.add_argument(
         "--config",
@@ -59,9 +90,10 @@ def add_parser(subparsers):
     )
     p.add_argument(
         "--size",
-        choices=["1.2M", "9.5M"],
+        choices=["1.2M", "9.5M", "10M"],
         default=None,
-        help="a preset (default: none: WaveLiT's default architecture)",
+        help="a preset: 1.2M or 9.5M for a WaveLiT (--dataset), 10M for a WaveLiT-FM "
+        "(--datasets) (default: none: the model's default architecture)",
     )
     p.add_argument("--dim", type=positive(int), help="token width (default: the model's)")
     p.add_argument("--depth", type=positive(int), help="blocks (default: the model's)")
@@ -170,12 +202,43 @@ def model_kwargs(args, config_model=None):
     return kwargs
 
 
-def run(args):
-    from keras_wavelit.training.runs import train_run
+# Flags a WaveLiT-FM does not take (its lifting and heads use one DWT level).
+_NOT_FM = {"wavelet_levels": "--wavelet-levels", "config": "--config"}
 
-    config_model, optimizer, loss = ({}, {}, {})
-    if args.config:
-        config_model, optimizer, loss = read_config(args.config)
+
+def fm_model_kwargs(args):
+    """WaveLiTFM arguments from the flags."""
+    for dest, flag in _NOT_FM.items():
+        if getattr(args, dest, None) is not None:
+            raise CommandError(f"{flag} is not supported with --datasets (a WaveLiT-FM).")
+    if args.size in ("1.2M", "9.5M"):
+        raise CommandError(
+            f"--size {args.size} is a WaveLiT preset; a WaveLiT-FM (--datasets) has 10M."
+        )
+    kwargs = {}
+    for dest, name in _MODEL_FLAGS.items():
+        value = getattr(args, dest, None)
+        if value is not None and dest != "wavelet_levels":
+            kwargs[name] = value
+    if args.residual:
+        kwargs["predict_residual"] = True
+    if args.boundary not in (None, "auto"):
+        kwargs["boundary"] = args.boundary  # the trunk's; each dataset has its own
+    return kwargs
+
+
+def _check_dataset_flags(args):
+    if args.dataset is not None and args.datasets is not None:
+        raise CommandError(
+            "give either --dataset (one WaveLiT) or --datasets (one WaveLiT-FM), not both."
+        )
+    if args.dataset is None and args.datasets is None:
+        raise CommandError("give --dataset NAME (a WaveLiT) or --datasets A,B,... (a WaveLiT-FM).")
+    if args.dataset is not None and args.size == "10M":
+        raise CommandError("--size 10M is the WaveLiT-FM preset: use it with --datasets.")
+
+
+def _optimizer_settings(args, optimizer):
     learning_rate = args.lr
     if learning_rate is None:
         learning_rate = optimizer.get("learning_rate", DEFAULT_LEARNING_RATE)
@@ -185,6 +248,56 @@ def run(args):
     warmup_steps = args.warmup_steps
     if warmup_steps is None:
         warmup_steps = optimizer.get("warmup_steps")
+    return learning_rate, warmup_steps, weight_decay
+
+
+def run_fm(args, distribution):
+    from keras_wavelit.training.runs import train_fm_run
+
+    kwargs = fm_model_kwargs(args)
+    learning_rate, warmup_steps, weight_decay = _optimizer_settings(args, {})
+    train_fm_run(
+        args.data,
+        args.datasets,
+        args.out,
+        sampling=args.sampling,
+        temperature=args.temperature,
+        model_kwargs=kwargs,
+        epochs=args.epochs,
+        steps_per_epoch=args.steps_per_epoch,
+        validation_steps=args.validation_steps,
+        batch_size=args.batch_size,
+        n_steps_input=args.n_steps_input,
+        learning_rate=learning_rate,
+        warmup_steps=warmup_steps,
+        weight_decay=weight_decay,
+        seed=args.seed,
+        verbose=0 if args.quiet else 1,
+        overwrite=args.overwrite,
+        check_finite=args.check_finite,
+        distribution=distribution,
+    )
+
+
+def run(args):
+    from keras_wavelit.training.runs import train_run
+
+    _check_dataset_flags(args)
+    if args.datasets is not None:
+        fm_model_kwargs(args)  # flag errors before any distributed setup
+        distribution = None
+        dist = _distributed_cli()
+        if dist is not None:
+            distribution = dist.configure(args)
+        run_fm(args, distribution)
+        if distribution is None or distribution.is_chief:
+            print(os.path.join(args.out, "model.keras"))
+        return 0
+
+    config_model, optimizer, loss = ({}, {}, {})
+    if args.config:
+        config_model, optimizer, loss = read_config(args.config)
+    learning_rate, warmup_steps, weight_decay = _optimizer_settings(args, optimizer)
     distribution = None
     dist = _distributed_cli()
     if dist is not None:

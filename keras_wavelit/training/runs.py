@@ -251,6 +251,8 @@ def _fit(model, run_dir, train, valid, config, epochs, steps_per_epoch, validati
     verbose = kw.pop("verbose")
     chief = kw.pop("chief", True)
     backup_dir = kw.pop("backup_dir")
+    # Callbacks that add to the logs (e.g. `p_<dataset>`) run before CSVLogger.
+    extra = list(kw.pop("callbacks", None) or [])
     history = os.path.join(run_dir, "history.csv")
     if chief:
         guard = NaNGuard(os.path.join(run_dir, "last_good.weights.h5"), verbose=0)
@@ -269,6 +271,7 @@ def _fit(model, run_dir, train, valid, config, epochs, steps_per_epoch, validati
     ]
     if chief:
         callbacks.insert(1, keras.callbacks.CSVLogger(history, append=True))
+    callbacks = extra + callbacks
     # The run's file-backed guard stands in for a model's own in-memory one.
     own_guard = getattr(model, "guard_non_finite", None)
     if own_guard:
@@ -444,6 +447,182 @@ def train_run(
     if chief:
         _write_run(run_dir, _normalize(config), "finished")
     return model, read_history(os.path.join(run_dir, "history.csv"))
+
+
+def train_fm_run(
+    data_dir,
+    datasets,
+    run_dir,
+    sampling="sqrt",
+    temperature=0.2,
+    model_kwargs=None,
+    epochs=10,
+    steps_per_epoch=None,
+    validation_steps=None,
+    batch_size=4,
+    n_steps_input=4,
+    learning_rate=1e-3,
+    warmup_steps=None,
+    weight_decay=None,
+    loss=None,
+    seed=0,
+    verbose=1,
+    overwrite=False,
+    check_finite=False,
+    distribution=None,
+):
+    """Trains a `keras_wavelit.models.WaveLiTFM` on several datasets (paper section 3.5).
+
+    The multi-dataset counterpart of `train_run`, with the same run
+    directory (`run.json`, `history.csv`, `backup/`, `model.keras`), the
+    same resuming and refusal rules and the same NaN guard. One
+    `WellSequence` per dataset feeds a `keras_wavelit.data.MultiDatasetSequence`
+    with the chosen sampler; `DatasetSamplingCallback` logs `p_<dataset>`,
+    the probabilities each epoch used, to `history.csv` (and, for
+    `sampling="adaptive"`, evaluates each dataset's validation split and
+    logs `val_loss_<dataset>` to move the probabilities). Validation
+    (`val_loss`) runs on the validation splits of all the datasets, drawn
+    uniformly in a fixed order.
+
+    Args:
+        data_dir: base directory of the data (`well_base_path`).
+        datasets: list of dataset names under `data_dir/datasets`, each
+            registered in `keras_wavelit.data.default_registry()`.
+        run_dir: output directory (see the module docstring).
+        sampling: `"uniform"`, `"proportional"`, `"temperature"`, `"sqrt"`
+            (default, the paper's) or `"adaptive"`.
+        temperature: `T` of `sampling="temperature"`.
+        model_kwargs: dict of `WaveLiTFM` arguments (`size`, `dim`, ...).
+        steps_per_epoch: optional int (default: the full batches of all the
+            datasets' training splits).
+        validation_steps: optional int, validation batches per epoch (and
+            per dataset for `"adaptive"`).
+        batch_size: int, the global batch of every dataset.
+        Other arguments: as for `train_run`.
+
+    Returns:
+        `(model, history_dict)`; `run_dir/model.keras` holds the model.
+
+    Raises:
+        RunDirectoryError: `run_dir` holds a run that must not be resumed.
+        NonFiniteLossError: the loss became NaN or infinite.
+        ValueError: no dataset, a repeated dataset or an unknown sampler.
+    """
+    from keras_wavelit.data import DatasetSamplingCallback
+    from keras_wavelit.data import MultiDatasetSequence
+    from keras_wavelit.data.sampling import SAMPLING_METHODS
+
+    datasets = list(datasets or [])
+    if not datasets:
+        raise ValueError("`datasets` must name at least one dataset.")
+    repeated = sorted({d for d in datasets if datasets.count(d) > 1})
+    if repeated:
+        raise ValueError(f"`datasets` names {repeated} more than once.")
+    if sampling not in SAMPLING_METHODS:
+        raise ValueError(
+            f"Unknown sampling {sampling!r}; choose one of {', '.join(SAMPLING_METHODS)}."
+        )
+    model_kwargs = dict(model_kwargs or {})
+    compile_kwargs = {"learning_rate": learning_rate}
+    if warmup_steps is not None:
+        compile_kwargs["warmup_steps"] = warmup_steps
+    if weight_decay is not None:
+        compile_kwargs["weight_decay"] = weight_decay
+    config = {
+        "command": "train_fm",
+        "data_dir": os.path.abspath(data_dir),
+        "datasets": datasets,
+        "sampling": sampling,
+        "temperature": temperature,
+        "model_kwargs": model_kwargs,
+        "compile_kwargs": compile_kwargs,
+        "loss": loss,
+        "epochs": epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "batch_size": batch_size,
+        "n_steps_input": n_steps_input,
+        "seed": seed,
+    }
+    chief = distribution is None or distribution.is_chief
+    shard = None if distribution is None else distribution.shard
+    if distribution is not None:
+        distribution.check_batch_size(batch_size)
+    if chief:
+        prepare_run_dir(run_dir, config, overwrite=overwrite)
+    seq_kw = dict(n_steps_input=n_steps_input, batch_size=batch_size, shard=shard)
+    if check_finite:
+        for name in datasets:
+            for split in ("train", "valid"):
+                check_finite_data(
+                    _sequence(data_dir, name, split, shuffle=False, check_finite=True, **seq_kw),
+                    f"{name} {split}",
+                )
+    if chief:
+        _write_run(run_dir, _normalize(config), "running")
+    keras.utils.set_random_seed(seed)
+    # MultiDatasetSequence shuffles each dataset itself (seeded by `seed`).
+    trains = {n: _sequence(data_dir, n, "train", shuffle=False, **seq_kw) for n in datasets}
+    valids = {n: _sequence(data_dir, n, "valid", shuffle=False, **seq_kw) for n in datasets}
+    train = MultiDatasetSequence(
+        trains,
+        method=sampling,
+        temperature=temperature,
+        steps_per_epoch=steps_per_epoch,
+        seed=seed,
+        datasets=datasets,
+    )
+    valid = MultiDatasetSequence(
+        valids, method="uniform", seed=seed, datasets=datasets, shuffle=False
+    )
+    sampling_callback = DatasetSamplingCallback(
+        train,
+        validation=valids if sampling == "adaptive" else None,
+        validation_steps=validation_steps,
+    )
+    scope = distribution.scope() if distribution is not None else _NullScope()
+    with scope:
+        model = _build_fm(datasets, n_steps_input, model_kwargs, compile_kwargs, loss)
+        model.build(_input_shapes(train[0][0]))
+        backup_dir = os.path.join(run_dir, "backup")
+        if distribution is not None:
+            backup_dir = distribution.process_path(backup_dir)
+        _fit(
+            model,
+            run_dir,
+            train,
+            valid,
+            _normalize(config),
+            epochs,
+            steps_per_epoch,
+            validation_steps,
+            verbose=verbose,
+            chief=chief,
+            backup_dir=backup_dir,
+            callbacks=[sampling_callback],
+        )
+    model_path = os.path.join(run_dir, "model.keras")
+    if distribution is None:
+        model.save(model_path)
+    else:
+        distribution.save_model(model, model_path)
+    if chief:
+        _write_run(run_dir, _normalize(config), "finished")
+    return model, read_history(os.path.join(run_dir, "history.csv"))
+
+
+def _build_fm(datasets, n_steps_input, model_kwargs, compile_kwargs, loss):
+    """`WaveLiTFM(datasets, **model_kwargs)` compiled with the recipe and `loss`."""
+    from keras_wavelit.losses import WaveletLoss
+    from keras_wavelit.models import WaveLiTFM
+
+    model = WaveLiTFM(datasets, n_steps_input=n_steps_input, auto_compile=False, **model_kwargs)
+    kwargs = dict(compile_kwargs)
+    if loss:
+        config = WaveletLoss(1.0, 1.0, wavelet=model.wavelet).get_config()
+        config.update(loss)
+        kwargs["loss"] = WaveletLoss.from_config(config)
+    model.compile(**kwargs)
+    return model
 
 
 class _NullScope:
