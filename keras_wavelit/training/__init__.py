@@ -12,4 +12,5 @@ from keras_wavelit.training.runs import finetune_run
 from keras_wavelit.training.runs import prepare_run_dir
 from keras_wavelit.training.runs import read_history
 from keras_wavelit.training.runs import read_run
+from keras_wavelit.training.runs import train_fm_run
 from keras_wavelit.training.runs import train_run
