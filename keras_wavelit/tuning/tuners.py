@@ -49,15 +49,19 @@ class _Housekeeping:
     def trial_line(self, trial):
         """One line describing a finished trial."""
         trial = self.oracle.get_trial(trial.trial_id)
-        n_done = len(self.oracle.trials)
+        # A worker of a distributed search talks to the chief's oracle through
+        # a client that knows neither the trial count nor the budget.
+        trials = getattr(self.oracle, "trials", None)
         max_trials = getattr(self.oracle, "max_trials", None)
-        count = f"{n_done}/{max_trials}" if max_trials else f"{n_done}"
+        count = (
+            "" if trials is None else f" {len(trials)}" + (f"/{max_trials}" if max_trials else "")
+        )
         name = self.oracle.objective.name
         seconds = time.perf_counter() - (self._trial_start or time.perf_counter())
         status = getattr(trial.status, "value", trial.status)
         if trial.score is None or status != "COMPLETED":
             reason = (trial.message or "").strip().splitlines()[-1:] or [""]
-            return f"trial {count} {trial.trial_id}: {status} {reason[0]} ({seconds:.0f} s)"
+            return f"trial{count} {trial.trial_id}: {status} {reason[0]} ({seconds:.0f} s)"
         best = self.oracle.get_best_trials(1)
         best_score = best[0].score if best else trial.score
         hm = self.hypermodel
@@ -68,7 +72,7 @@ class _Housekeeping:
             f"{k}={_format_value(config['model'][k])}" for k in keys if k in config["model"]
         )
         return (
-            f"trial {count} {trial.trial_id}: {name}={trial.score:.4g} (best {best_score:.4g}) "
+            f"trial{count} {trial.trial_id}: {name}={trial.score:.4g} (best {best_score:.4g}) "
             f"params={params:,} {arch} lr={config['optimizer']['learning_rate']:.2g} "
             f"wd={config['optimizer']['weight_decay']:.2g} alpha={config['loss']['alpha']:.2g} "
             f"beta={config['loss']['beta']:.2g} ({seconds:.0f} s)"
