@@ -179,6 +179,28 @@ class MultiDatasetSequence(keras.utils.PyDataset):
             self._schedule = (self.epoch, draws, occurrence, seen)
         return self._schedule[1], self._schedule[2]
 
+    def set_epoch(self, epoch):
+        """Moves the stream to the start of epoch `epoch` (e.g. a resumed run).
+
+        Replays the schedules of the earlier epochs (draws only, no data), so
+        the batches of epoch `epoch` are those an uninterrupted run reads
+        (for `"adaptive"`, one that used the current probabilities
+        throughout).
+        """
+        epoch = int(epoch)
+        if epoch < 0:
+            raise ValueError(f"`epoch` must be >= 0, got {epoch}.")
+        offsets = np.zeros(len(self.names), np.int64)
+        for e in range(epoch):
+            draws = self.sampler.draw(self.steps_per_epoch, e)
+            offsets += np.bincount(draws, minlength=len(self.names)).astype(np.int64)
+        self.epoch = epoch
+        self._offsets = offsets
+        self._schedule = None
+        self._started = False
+        self._served = set()
+        self._history[epoch] = self.probabilities
+
     def update(self, losses):
         """Adaptive sampling: new probabilities from per-dataset validation losses."""
         return self.sampler.update(losses)
@@ -267,7 +289,9 @@ class MultiDatasetSequence(keras.utils.PyDataset):
 class DatasetSamplingCallback(keras.callbacks.Callback):
     """Logs the sampling probabilities every epoch and drives the adaptive sampler.
 
-    At the end of each epoch, adds `p_<dataset>` (the probabilities used in
+    At the beginning of each epoch, moves the sequence to Keras's epoch
+    number (`MultiDatasetSequence.set_epoch`; a resumed run starts at a later
+    epoch). At the end of each epoch, adds `p_<dataset>` (the probabilities used in
     that epoch) to the logs, so `History` records them. With `validation`
     given, it evaluates the model on each dataset's validation data
     (`WaveLiTFM.evaluate_datasets`), logs `val_loss_<dataset>` and, for
@@ -293,6 +317,12 @@ class DatasetSamplingCallback(keras.callbacks.Callback):
         self.sequence = sequence
         self.validation = validation
         self.validation_steps = validation_steps
+
+    def on_epoch_begin(self, epoch, logs=None):
+        # Keras counts epochs from `initial_epoch` (a resumed run): the
+        # stream follows, so a resumed run reads what an uninterrupted one would.
+        if self.sequence.epoch != epoch:
+            self.sequence.set_epoch(epoch)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = {} if logs is None else logs

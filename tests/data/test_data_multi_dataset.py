@@ -142,3 +142,27 @@ def test_two_shards_read_disjoint_samples_on_the_same_schedule(well_base, sequen
     for name in NAMES:
         assert read[0][name] and read[1][name]
         assert not read[0][name] & read[1][name]
+
+
+def test_set_epoch_and_the_callback_resume_the_stream(sequences):
+    from keras_wavelit.data.multi_dataset import DatasetSamplingCallback
+
+    def advance(seq):
+        seq.on_epoch_begin()
+        for i in range(len(seq)):
+            seq.batch_indices(i)
+            seq._served.add(i)
+
+    ran = MultiDatasetSequence(sequences, seed=2, steps_per_epoch=7)
+    for _ in range(3):
+        advance(ran)
+    ran.on_epoch_begin()
+    assert ran.epoch == 3
+    resumed = MultiDatasetSequence(sequences, seed=2, steps_per_epoch=7)
+    DatasetSamplingCallback(resumed).on_epoch_begin(3)  # Keras's initial_epoch of a resumed run
+    resumed.on_epoch_begin()
+    assert resumed.epoch == 3
+    expected = [(n, list(i)) for n, i in _stream(ran)]
+    assert [(n, list(i)) for n, i in _stream(resumed)] == expected
+    with pytest.raises(ValueError, match="`epoch` must be >= 0"):
+        resumed.set_epoch(-1)
