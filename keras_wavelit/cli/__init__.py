@@ -23,6 +23,10 @@ Usage:
     wavelit tune --data wavelit_data --dataset gray_scott_2d --out runs/tune
     wavelit train --config runs/tune/best.json --data wavelit_data \\
         --dataset gray_scott_2d --out runs/gs_best
+    wavelit train --data wavelit_data --out runs/fm --size 10M \\
+        --datasets gray_scott_2d,kolmogorov_2d,acoustic_scattering_2d --sampling sqrt
+    wavelit evaluate --model runs/fm/model.keras --data wavelit_data --out runs/fm_eval
+    wavelit report --eval fm=runs/fm_eval --out report_fm
     wavelit demo
 """
 
