@@ -17,6 +17,7 @@ from keras_wavelit.training import RunBackup
 from keras_wavelit.training import RunDirectoryError
 from keras_wavelit.training import prepare_run_dir
 from keras_wavelit.training import read_history
+from keras_wavelit.training import read_run
 from keras_wavelit.training import trim_history
 
 HERE = os.path.dirname(__file__)
@@ -425,3 +426,50 @@ def test_train_run_under_a_distribution_shards_and_only_the_chief_writes(tmp_pat
             distribution=DistributedSetup(0, 2, num_devices=2),
             **dict(kwargs, batch_size=3),
         )
+
+
+def test_train_fm_run_under_a_distribution_shards_every_dataset(tmp_path, monkeypatch):
+    from keras_wavelit.data import MultiDatasetSequence
+    from keras_wavelit.data.simulate import simulate
+    from keras_wavelit.distributed.cli import DistributedSetup
+    from keras_wavelit.training import runs
+
+    names = ["gray_scott_2d", "acoustic_scattering_2d"]
+    data = os.path.join(str(tmp_path), "data")
+    for name in names:
+        simulate(name, data, resolution=16, n_trajectories=6, n_steps=6, seed=1, verbose=0)
+    seen = []
+
+    def fake_fit(model, run_dir, train, valid, *a, **kw):
+        seen.append((train, kw["callbacks"]))
+
+    monkeypatch.setattr(runs, "_fit", fake_fit)
+    run = os.path.join(str(tmp_path), "run")
+    kwargs = dict(
+        model_kwargs=dict(dim=16, depth=1, num_heads=2, pyramid_levels=0),
+        sampling="temperature",
+        epochs=1,
+        steps_per_epoch=6,
+        batch_size=2,
+        n_steps_input=2,
+        verbose=0,
+    )
+    runs.train_fm_run(data, names, run, distribution=DistributedSetup(1, 2), **kwargs)
+    assert not os.path.exists(run) or os.listdir(run) == []
+    runs.train_fm_run(data, names, run, distribution=DistributedSetup(0, 2), **kwargs)
+    assert sorted(os.listdir(run)) == ["model.keras", "run.json"]
+    (b, callbacks_b), (a, callbacks_a) = seen
+    assert isinstance(a, MultiDatasetSequence) and a.method == "temperature"
+    assert callbacks_a[0].sequence is a
+    for name in names:
+        assert a.sequences[name].shard == (0, 2) and b.sequences[name].shard == (1, 2)
+    assert [a.batch_indices(i)[0] for i in range(6)] == [b.batch_indices(i)[0] for i in range(6)]
+    config = read_run(run)["config"]
+    assert config["datasets"] == names and config["sampling"] == "temperature"
+    assert read_run(run)["status"] == "finished"
+    with pytest.raises(RunDirectoryError, match="finished run"):
+        runs.train_fm_run(data, names, run, **kwargs)
+    with pytest.raises(ValueError, match="Unknown sampling"):
+        runs.train_fm_run(data, names, run, **dict(kwargs, sampling="zipf"))
+    with pytest.raises(ValueError, match="more than once"):
+        runs.train_fm_run(data, names + names[:1], run, **kwargs)
