@@ -1,5 +1,6 @@
 """`wavelit evaluate`: rollout evaluation with The Well's metrics."""
 
+import argparse
 import json
 import os
 
@@ -130,16 +131,26 @@ def run_fm(model, args, **kwargs):
     return summary
 
 
-def is_foundation_model(path):
-    """Whether the `.keras` file at `path` holds a `WaveLiTFM` (read from its config)."""
+def foundation_model_datasets(path):
+    """The dataset names of the `WaveLiTFM` in the `.keras` file at `path`, else None.
+
+    Read from the file's `config.json`, without loading the model.
+    """
     import zipfile
 
     try:
         with zipfile.ZipFile(path) as z:
             config = json.loads(z.read("config.json"))
     except (OSError, KeyError, ValueError, zipfile.BadZipFile):
-        return False
-    return isinstance(config, dict) and config.get("class_name") == "WaveLiTFM"
+        return None
+    if not isinstance(config, dict) or config.get("class_name") != "WaveLiTFM":
+        return None
+    names = []
+    for spec in config.get("config", {}).get("datasets", []):
+        if isinstance(spec, dict):
+            spec = spec.get("config", spec).get("name")
+        names.append(spec)
+    return names
 
 
 def run(args):
@@ -152,9 +163,11 @@ def run(args):
         divergence_threshold=args.divergence_threshold,
         verbose=0 if args.quiet else 1,
     )
-    if is_foundation_model(args.model):
+    datasets = foundation_model_datasets(args.model)
+    if datasets is not None:
         import keras
 
+        _fm_datasets(argparse.Namespace(datasets=datasets), args)  # errors before loading
         model = keras.saving.load_model(args.model)
         os.makedirs(args.out, exist_ok=True)
         print(run_fm(model, args, **kwargs))
