@@ -6,8 +6,6 @@ import warnings
 import keras
 import numpy as np
 import pytest
-from cross_backend_weights import fixed_input
-from cross_backend_weights import small_model
 from layer_contract import to_numpy
 
 from keras_wavelit.losses import WaveletLoss
@@ -338,31 +336,27 @@ def test_ablation_configurations(kw):
     assert revived.get_config() == model.get_config()
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() != "torch",
+    reason="backend-independent: covers all three backends in subprocesses, once per suite run",
+)
 def test_weights_load_across_backends(tmp_path):
-    """3 x 3: weights written under each backend (in subprocesses) load under
-    the backend running this test with predictions equal to 1e-5."""
+    """3 x 3: weights written under each backend load under every backend
+    with predictions equal to 1e-5 (each backend in its own process)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([os.path.join(HERE, ".."), HERE, env.get("PYTHONPATH", "")])
-    procs = []
-    for backend in ("jax", "tensorflow", "torch"):
-        procs.append(
+    script = os.path.join(HERE, "cross_backend_weights.py")
+    for step in ("write", "load"):
+        procs = [
             subprocess.Popen(
-                [sys.executable, os.path.join(HERE, "cross_backend_weights.py"), str(tmp_path)],
+                [sys.executable, script, step, str(tmp_path)],
                 env=dict(env, KERAS_BACKEND=backend),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
-        )
-    for p in procs:
-        out, err = p.communicate(timeout=300)
-        assert p.returncode == 0, err[-2000:]
-    x = fixed_input()
-    for backend in ("jax", "tensorflow", "torch"):
-        model = small_model()
-        model(x)
-        model.load_weights(os.path.join(str(tmp_path), f"{backend}.weights.h5"))
-        expected = np.load(os.path.join(str(tmp_path), f"{backend}_pred.npy"))
-        np.testing.assert_allclose(
-            to_numpy(model(x)), expected, rtol=1e-5, atol=1e-5, err_msg=f"weights from {backend}"
-        )
+            for backend in ("jax", "tensorflow", "torch")
+        ]
+        for backend, p in zip(("jax", "tensorflow", "torch"), procs):
+            _, err = p.communicate(timeout=300)
+            assert p.returncode == 0, f"{step} under {backend}: {err[-2000:]}"
