@@ -73,6 +73,8 @@ def test_every_option_has_help_and_shows_its_default():
         assert "--quiet" in commands[name].format_help(), name
     page = " ".join(parser.format_help().split())
     assert "here: " + common.keras_default_backend()[0] in page
+    # Subcommands are listed with their summary, not with a default.
+    assert "train a WaveLiT" in page and "(default: none)" not in page
 
 
 def test_version(capsys):

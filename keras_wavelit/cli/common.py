@@ -19,6 +19,8 @@ class HelpFormatter(argparse.HelpFormatter):
             return text
         if isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
             return text
+        if type(action).__name__ == "_ChoicesPseudoAction":  # a subcommand's line
+            return text
         if action.required:
             return f"{text} (required)"
         if action.nargs == 0 and action.default is False:
