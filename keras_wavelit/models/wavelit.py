@@ -13,6 +13,7 @@ from keras_wavelit._deprecation import renamed_argument
 from keras_wavelit.inputs import shift_window
 from keras_wavelit.inputs import split_input_shape
 from keras_wavelit.inputs import split_inputs
+from keras_wavelit.layers.ridge_linear_attention import legacy_attention_config
 from keras_wavelit.layers.wavelet_decoder import WaveletDecoder
 from keras_wavelit.layers.wavelet_encoder import WaveletEncoder
 from keras_wavelit.losses.wavelet_loss import WaveletLoss
@@ -131,9 +132,11 @@ class WaveLiT(keras.Model):
         drop_path: float in [0, 1), maximal stochastic-depth rate (linearly
             increasing over depth).
         attention: `"linear"` (default) or `"softmax"` (Appendix B).
-        ridge, ridge_lambda, rope, kernel_gate, lepe, cpe, mila,
-            value_projection, solver: mixer switches, see `RidgeMILABlock`
-            (Table 14).
+        attention_state, ridge, ridge_lambda, min_ridge_lambda, rope,
+            kernel_gate, lepe, cpe, mila, value_projection, solver: mixer
+            switches, see `RidgeMILABlock` (Table 14; `attention_state`
+            picks the ridge, vanilla, MLLA, least-squares or fixed-lambda
+            state of Appendix A, `ridge=False` is the vanilla state).
         pyramid_upsample: see `SharedFPN` (old name `fpn_upsample`); None:
             its default.
         pyramid_combine: see `SharedFPN` (old name `fpn_combine`); None: its
@@ -186,8 +189,10 @@ class WaveLiT(keras.Model):
         mlp_ratio=4.0,
         drop_path=0.0,
         attention="linear",
-        ridge=True,
+        attention_state=None,
+        ridge=None,
         ridge_lambda=1.0,
+        min_ridge_lambda=1e-3,
         rope=True,
         kernel_gate=True,
         lepe=True,
@@ -279,8 +284,10 @@ class WaveLiT(keras.Model):
             mlp_ratio=mlp_ratio,
             drop_path=drop_path,
             attention=attention,
+            attention_state=attention_state,
             ridge=ridge,
             ridge_lambda=ridge_lambda,
+            min_ridge_lambda=min_ridge_lambda,
             rope=rope,
             kernel_gate=kernel_gate,
             lepe=lepe,
@@ -725,8 +732,9 @@ class WaveLiT(keras.Model):
             "mlp_ratio",
             "drop_path",
             "attention",
-            "ridge",
+            "attention_state",
             "ridge_lambda",
+            "min_ridge_lambda",
             "rope",
             "kernel_gate",
             "lepe",
@@ -750,6 +758,8 @@ class WaveLiT(keras.Model):
         for old, new in _RENAMED_CONFIG_KEYS.items():
             if old in config:
                 config.setdefault(new, config.pop(old))
+        # Before `attention_state`: `ridge=False` meant MLLA's attention, no floor on lambda.
+        config = legacy_attention_config(config)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             return cls(**config)

@@ -6,6 +6,8 @@
 import keras
 
 from keras_wavelit._deprecation import renamed_argument
+from keras_wavelit.layers.ridge_linear_attention import legacy_attention_config
+from keras_wavelit.layers.ridge_linear_attention import resolve_attention_state
 from keras_wavelit.layers.ridge_mila_block import RidgeMILABlock
 from keras_wavelit.layers.shared_fpn import SharedFPN
 
@@ -77,9 +79,9 @@ class WaveLiTBackbone(keras.Model):
         mlp_ratio: float > 0. Defaults to 4.
         drop_path: float in [0, 1), maximal stochastic-depth rate.
         attention: `"linear"` (default) or `"softmax"` (Appendix B).
-        ridge, ridge_lambda, rope, kernel_gate, lepe, cpe, mila,
-            value_projection, solver: mixer switches, see `RidgeMILABlock`
-            (paper Table 14).
+        attention_state, ridge, ridge_lambda, min_ridge_lambda, rope,
+            kernel_gate, lepe, cpe, mila, value_projection, solver: mixer
+            switches, see `RidgeMILABlock` (paper Table 14, Appendix A).
         pyramid_upsample: upsampling of the coarse levels, see `SharedFPN`;
             None: `SharedFPN`'s default.
         pyramid_combine: how the pyramid levels are combined, see
@@ -117,8 +119,10 @@ class WaveLiTBackbone(keras.Model):
         mlp_ratio=4.0,
         drop_path=0.0,
         attention="linear",
-        ridge=True,
+        attention_state=None,
+        ridge=None,
         ridge_lambda=1.0,
+        min_ridge_lambda=1e-3,
         rope=True,
         kernel_gate=True,
         lepe=True,
@@ -132,6 +136,7 @@ class WaveLiTBackbone(keras.Model):
         **kwargs,
     ):
         owner = "WaveLiTBackbone"
+        attention_state = resolve_attention_state(attention_state or "ridge", ridge, owner)
         pyramid_levels = renamed_argument(
             owner, kwargs, "fpn_levels", "pyramid_levels", pyramid_levels, 1
         )
@@ -155,8 +160,9 @@ class WaveLiTBackbone(keras.Model):
         self.mlp_ratio = mlp_ratio
         self.drop_path = drop_path
         self.attention = attention
-        self.ridge = ridge
+        self.attention_state = attention_state
         self.ridge_lambda = ridge_lambda
+        self.min_ridge_lambda = min_ridge_lambda
         self.rope = rope
         self.kernel_gate = kernel_gate
         self.lepe = lepe
@@ -175,8 +181,9 @@ class WaveLiTBackbone(keras.Model):
                 mlp_ratio=mlp_ratio,
                 drop_path=rate,
                 attention=attention,
-                ridge=ridge,
+                attention_state=attention_state,
                 ridge_lambda=ridge_lambda,
+                min_ridge_lambda=min_ridge_lambda,
                 rope=rope,
                 kernel_gate=kernel_gate,
                 lepe=lepe,
@@ -254,8 +261,9 @@ class WaveLiTBackbone(keras.Model):
                 "mlp_ratio": self.mlp_ratio,
                 "drop_path": self.drop_path,
                 "attention": self.attention,
-                "ridge": self.ridge,
+                "attention_state": self.attention_state,
                 "ridge_lambda": self.ridge_lambda,
+                "min_ridge_lambda": self.min_ridge_lambda,
                 "rope": self.rope,
                 "kernel_gate": self.kernel_gate,
                 "lepe": self.lepe,
@@ -269,3 +277,9 @@ class WaveLiTBackbone(keras.Model):
             }
         )
         return config
+
+    @classmethod
+    def from_config(cls, config):
+        # Saved before `attention_state`: `ridge=False` meant MLLA's attention
+        # and lambda had no floor; load with what the weights were trained with.
+        return cls(**legacy_attention_config(config))
