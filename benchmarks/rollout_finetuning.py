@@ -199,13 +199,15 @@ def main(argv=None):
         "Rollout VRMSE (median over test trajectories, physical units; the paper's Table 11) "
         "and one-step metrics (Table 12):",
         "",
-        "| method | short [2:8] | medium [9:26] | long [27:56] | one-step MSE | one-step rel. L2 | one-step VRMSE | diverged |",
+        "| method | short [2:8] | medium [9:26] | long [27:56] | one-step MSE "
+        "| one-step rel. L2 | one-step VRMSE | diverged |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for label, r in rows.items():
         lines.append(
             f"| {label} | {fmt(r['2:8'])} | {fmt(r['9:26'])} | {fmt(r['27:56'])} | "
-            f"{fmt(r['mse'], 5)} | {fmt(r['relative_l2'])} | {fmt(r['vrmse_1'])} | {r['diverged']} |"
+            f"{fmt(r['mse'], 5)} | {fmt(r['relative_l2'])} | {fmt(r['vrmse_1'])} "
+            f"| {r['diverged']} |"
         )
     lines += [
         "",

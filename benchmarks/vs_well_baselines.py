@@ -433,7 +433,8 @@ def markdown(result):
         lines += [
             f"## `{dataset}`",
             "",
-            "| model | params | one-step VRMSE | [1:1] | [6:12] | [13:30] | steps | train s | steps/s |",
+            "| model | params | one-step VRMSE | [1:1] | [6:12] | [13:30] | steps | train s "
+            "| steps/s |",
             "|---|---|---|---|---|---|---|---|---|",
         ]
         best = {
@@ -448,8 +449,9 @@ def markdown(result):
 
             div = f" ({len(r['diverged'])} diverged)" if r["diverged"] else ""
             lines.append(
-                f"| {name}{div} | {r['params']:,} | {cell('one_step_vrmse')} | {cell('1:1')} | {cell('6:12')} | "
-                f"{cell('13:30')} | {r['steps']} | {r['train_seconds']:.0f} | {r['steps_per_second']:.2f} |"
+                f"| {name}{div} | {r['params']:,} | {cell('one_step_vrmse')} | {cell('1:1')} "
+                f"| {cell('6:12')} | {cell('13:30')} | {r['steps']} | {r['train_seconds']:.0f} "
+                f"| {r['steps_per_second']:.2f} |"
             )
         lines.append("")
     rerun = (
@@ -540,7 +542,8 @@ def run_dataset(dataset, args, cfg, budget):
     )
 
     rows = {}
-    # WaveLiT-1.2M with the paper's recipe (AdamW, warm-up + x0.99 decay, clip 1.0, EMA, WaveletLoss).
+    # WaveLiT-1.2M with the paper's recipe (AdamW, warm-up + x0.99 decay, clip 1.0, EMA,
+    # WaveletLoss).
     keras.utils.set_random_seed(args.seed)
     # The boundary mode the data declares (periodic systems wrap around), as
     # `wavelit train` picks it; the baselines have no such switch.
@@ -617,8 +620,9 @@ def main(argv=None):
         import the_well.benchmark.models  # noqa: F401
     except ImportError as err:
         sys.exit(
-            "This benchmark needs The Well's baseline models: create the benchmark environment "
-            f"with `make bench-venv` (the_well[benchmark], neuraloperator 0.3.0). Import failed: {err}"
+            "This benchmark needs The Well's baseline models: create the benchmark "
+            "environment with `make bench-venv` (the_well[benchmark], neuraloperator 0.3.0). "
+            f"Import failed: {err}"
         )
     import torch
 
