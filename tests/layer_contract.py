@@ -1,4 +1,4 @@
-"""The checks every keras-wavelit layer must pass (DESIGN section 3)."""
+"""The checks every keras-wavelit layer must pass (docs/design.md section 3)."""
 
 import inspect
 import os

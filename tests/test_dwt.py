@@ -55,7 +55,7 @@ def test_matches_pywavelets_one_level(wavelet, mode, rng):
 
 
 def test_pywavelets_slice_for_reflect():
-    # DESIGN 2.1: bior2.2 under reflect equals pywt with first/last dropped.
+    # docs/design.md §2.1: bior2.2 under reflect equals pywt with first/last dropped.
     x = np.random.default_rng(3).standard_normal((1, 16, 16, 1)).astype("float32")
     ca = pywt.dwt2(x[0, :, :, 0], "bior2.2", mode="reflect")[0]
     assert ca.shape == (10, 10)
