@@ -341,8 +341,9 @@ def test_ablation_configurations(kw):
     reason="backend-independent: covers all three backends in subprocesses, once per suite run",
 )
 def test_weights_load_across_backends(tmp_path):
-    """3 x 3: weights written under each backend load under every backend
-    with predictions equal to 1e-5 (each backend in its own process)."""
+    """3 x 3: weights of a WaveLiT and of a WaveLiT-FM written under each
+    backend load under every backend with predictions equal to 1e-5 (each
+    backend in its own process)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([os.path.join(HERE, ".."), HERE, env.get("PYTHONPATH", "")])
     script = os.path.join(HERE, "cross_backend_weights.py")
