@@ -16,7 +16,7 @@ def main(steps, solver):
     inputs = keras.Input((16, 16, 32))
     x = inputs
     for _ in range(3):
-        x = SharedFPN(RidgeMILABlock(num_heads=2, solver=solver), levels=1)(x)
+        x = SharedFPN(RidgeMILABlock(num_heads=2, solver=solver), pyramid_levels=1)(x)
     model = keras.Model(inputs, keras.layers.Dense(4)(x))
     model.compile(optimizer=keras.optimizers.AdamW(1e-3), loss="mse", jit_compile="auto")
     rng = np.random.default_rng(0)

@@ -35,6 +35,10 @@ def run_stress(steps, solver, timeout):
 def test_many_jitted_training_steps_finish():
     # A hang never finishes; the limit is generous so that a slow or busy
     # machine is not mistaken for one.
-    n, first, last = run_stress(120, "gauss_jordan", timeout=900)
-    assert n == 120
+    # The hang was seen in jitted JAX programs: the long run is JAX's; the
+    # other backends run a shorter loop of the same model (eager PyTorch
+    # takes about 1 s a step here).
+    steps = 120 if keras.backend.backend() == "jax" else 32  # a multiple of 4 batches
+    n, first, last = run_stress(steps, "gauss_jordan", timeout=900)
+    assert n == steps
     assert np.isfinite(last) and last < first
