@@ -633,26 +633,13 @@ class WaveLiTFM(keras.Model):
         self.build(shapes)
 
     # -------------------------------------------- TensorFlow: one trace per shape
-    # Keras's TensorFlow data path gives a `PyDataset` of several shapes one
-    # relaxed signature (unknown height, width, channels), which the wavelet
-    # transforms and RoPE cannot trace. On TensorFlow the step functions
-    # therefore take each batch eagerly and run one `tf.function` per
-    # distinct input signature: one trace per shape, as JAX does.
+    # Keras's TensorFlow trainer would trace batches of several shapes under
+    # one relaxed signature, which the wavelet transforms and RoPE cannot
+    # trace; see `keras_wavelit.tensorflow_per_shape_steps`.
     def _tf_per_shape(self, kind, step):
-        import tensorflow as tf
+        from keras_wavelit.tensorflow_per_shape_steps import per_shape_step
 
-        cache = self._tf_steps.setdefault(kind, {})
-
-        def run(data):
-            flat = tf.nest.flatten(data)
-            key = tuple((tuple(t.shape), t.dtype.name) for t in map(tf.convert_to_tensor, flat))
-            fn = cache.get(key)
-            if fn is None:
-                fn = tf.function(step, jit_compile=bool(self.jit_compile), reduce_retracing=False)
-                cache[key] = fn
-            return fn(data)
-
-        return run
+        return per_shape_step(step, self._tf_steps.setdefault(kind, {}), self.jit_compile)
 
     def make_train_function(self, force=False):
         if keras.backend.backend() != "tensorflow" or self.run_eagerly:
