@@ -417,9 +417,39 @@ def train_run(
     keras.utils.set_random_seed(seed)
     train = _sequence(data_dir, dataset, "train", shuffle=True, seed=seed, **seq_kw)
     valid = _sequence(data_dir, dataset, "valid", shuffle=False, **seq_kw)
+    return _fit_and_save(
+        lambda: _build_model(model_kwargs, compile_kwargs, loss),
+        run_dir,
+        train,
+        valid,
+        config,
+        epochs,
+        steps_per_epoch,
+        validation_steps,
+        verbose=verbose,
+        distribution=distribution,
+    )
+
+
+def _fit_and_save(
+    make_model,
+    run_dir,
+    train,
+    valid,
+    config,
+    epochs,
+    steps_per_epoch,
+    validation_steps,
+    verbose,
+    distribution,
+    callbacks=(),
+):
+    """Builds the model under the distribution's scope, fits it with the run's
+    callbacks and saves `model.keras`; returns `(model, history rows)`."""
+    chief = distribution is None or distribution.is_chief
     scope = distribution.scope() if distribution is not None else _NullScope()
     with scope:
-        model = _build_model(model_kwargs, compile_kwargs, loss)
+        model = make_model()
         # BackupAndRestore needs built models (to restore into) on every backend.
         model.build(_input_shapes(train[0][0]))
         backup_dir = os.path.join(run_dir, "backup")
@@ -437,6 +467,7 @@ def train_run(
             verbose=verbose,
             chief=chief,
             backup_dir=backup_dir,
+            callbacks=list(callbacks),
         )
     model_path = os.path.join(run_dir, "model.keras")
     if distribution is None:
@@ -579,35 +610,19 @@ def train_fm_run(
         validation=valids if sampling == "adaptive" else None,
         validation_steps=validation_steps,
     )
-    scope = distribution.scope() if distribution is not None else _NullScope()
-    with scope:
-        model = _build_fm(datasets, n_steps_input, model_kwargs, compile_kwargs, loss)
-        model.build(_input_shapes(train[0][0]))
-        backup_dir = os.path.join(run_dir, "backup")
-        if distribution is not None:
-            backup_dir = distribution.process_path(backup_dir)
-        _fit(
-            model,
-            run_dir,
-            train,
-            valid,
-            _normalize(config),
-            epochs,
-            steps_per_epoch,
-            validation_steps,
-            verbose=verbose,
-            chief=chief,
-            backup_dir=backup_dir,
-            callbacks=[sampling_callback],
-        )
-    model_path = os.path.join(run_dir, "model.keras")
-    if distribution is None:
-        model.save(model_path)
-    else:
-        distribution.save_model(model, model_path)
-    if chief:
-        _write_run(run_dir, _normalize(config), "finished")
-    return model, read_history(os.path.join(run_dir, "history.csv"))
+    return _fit_and_save(
+        lambda: _build_fm(datasets, n_steps_input, model_kwargs, compile_kwargs, loss),
+        run_dir,
+        train,
+        valid,
+        config,
+        epochs,
+        steps_per_epoch,
+        validation_steps,
+        verbose=verbose,
+        distribution=distribution,
+        callbacks=[sampling_callback],
+    )
 
 
 def _build_fm(datasets, n_steps_input, model_kwargs, compile_kwargs, loss):
