@@ -211,6 +211,13 @@ def _cli(args, env, **kw):
     )
 
 
+# Enough epochs that the Ctrl-C, sent once two epochs are in history.csv,
+# always lands before training ends: a tiny compiled model runs an epoch in a
+# fraction of a second. Whole epochs (no --steps-per-epoch): a shorter epoch
+# makes Keras walk on through the data and stop the fit when it runs out.
+EPOCHS = 12
+
+
 @pytest.mark.slow
 def test_train_resumes_after_ctrl_c_then_finetune_evaluate_report(tmp_path):
     from keras_wavelit.cli import main
@@ -246,9 +253,7 @@ def test_train_resumes_after_ctrl_c_then_finetune_evaluate_report(tmp_path):
         "--n-steps-input",
         "2",
         "--epochs",
-        "4",
-        "--steps-per-epoch",
-        "2",
+        str(EPOCHS),
         "--validation-steps",
         "1",
         "--warmup-steps",
@@ -279,22 +284,24 @@ def test_train_resumes_after_ctrl_c_then_finetune_evaluate_report(tmp_path):
         "last finished epoch." in out
     )
     done = len(read_history(history)["loss"])
-    assert 2 <= done < 4
+    assert 2 <= done < EPOCHS
     assert os.path.isdir(os.path.join(run, "backup"))
     assert not os.path.exists(os.path.join(run, "model.keras"))
 
     proc = _cli(args, env)
     out, _ = proc.communicate(timeout=600)
     assert proc.returncode == 0, out[-3000:]
-    resumed = re.search(r"resuming from epoch (\d) of 4", out)
+    resumed = re.search(rf"resuming from epoch (\d+) of {EPOCHS}", out)
     assert resumed and int(resumed.group(1)) in (done, done + 1), out[-3000:]
     with open(history) as f:  # one row per epoch, none twice
-        assert [line.split(",")[0] for line in f.read().splitlines()[1:]] == ["0", "1", "2", "3"]
+        rows = [line.split(",")[0] for line in f.read().splitlines()[1:]]
+    assert rows == [str(e) for e in range(EPOCHS)]
     hist = read_history(history)
     assert np.all(np.isfinite(hist["loss"]))
     assert not os.path.exists(os.path.join(run, "backup"))
     model = keras.saving.load_model(os.path.join(run, "model.keras"))
-    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 4 * 2
+    # Whole epochs: 20 training windows in batches of 4.
+    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == EPOCHS * 5
     with open(os.path.join(run, "run.json")) as f:
         run_json = json.load(f)
     assert run_json["status"] == "finished"
