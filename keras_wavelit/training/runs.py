@@ -627,13 +627,21 @@ def train_fm_run(
 
 def _build_fm(datasets, n_steps_input, model_kwargs, compile_kwargs, loss):
     """`WaveLiTFM(datasets, **model_kwargs)` compiled with the recipe and `loss`."""
-    from keras_wavelit.losses import WaveletLoss
     from keras_wavelit.models import WaveLiTFM
 
     model = WaveLiTFM(datasets, n_steps_input=n_steps_input, auto_compile=False, **model_kwargs)
+    return _compile(model, compile_kwargs, loss, wavelet=model.wavelet)
+
+
+def _compile(model, compile_kwargs, loss, **transform):
+    """Compiles `model` with the recipe's `compile_kwargs`; `loss` (a dict of
+    `WaveletLoss` settings, or None for the model's default) is built on the
+    `transform` (wavelet, levels, boundary) it is given."""
+    from keras_wavelit.losses import WaveletLoss
+
     kwargs = dict(compile_kwargs)
     if loss:
-        config = WaveletLoss(1.0, 1.0, wavelet=model.wavelet).get_config()
+        config = WaveletLoss(1.0, 1.0, **transform).get_config()
         config.update(loss)
         kwargs["loss"] = WaveletLoss.from_config(config)
     model.compile(**kwargs)
@@ -650,23 +658,17 @@ class _NullScope:
 
 def _build_model(model_kwargs, compile_kwargs, loss):
     """`WaveLiT(**model_kwargs)` compiled with the recipe's `compile_kwargs` and `loss`."""
-    from keras_wavelit.losses import WaveletLoss
     from keras_wavelit.models import WaveLiT
 
     model = WaveLiT(**model_kwargs)
-    kwargs = dict(compile_kwargs)
-    if loss:
-        config = WaveletLoss(
-            1.0,
-            1.0,
-            wavelet=model.wavelet,
-            wavelet_levels=model.wavelet_levels,
-            boundary=model.boundary,
-        ).get_config()
-        config.update(loss)
-        kwargs["loss"] = WaveletLoss.from_config(config)
-    model.compile(**kwargs)
-    return model
+    return _compile(
+        model,
+        compile_kwargs,
+        loss,
+        wavelet=model.wavelet,
+        wavelet_levels=model.wavelet_levels,
+        boundary=model.boundary,
+    )
 
 
 def finetune_run(
