@@ -1,5 +1,9 @@
 """`MultiDatasetSequence`: one foundation-model batch stream over several datasets."""
 
+import csv
+import os
+import warnings
+
 import keras
 import numpy as np
 
@@ -205,6 +209,44 @@ class MultiDatasetSequence(keras.utils.PyDataset):
         """Adaptive sampling: new probabilities from per-dataset validation losses."""
         return self.sampler.update(losses)
 
+    def restore(self, epoch, losses):
+        """Moves the stream to epoch `epoch`, replaying the recorded validation losses.
+
+        The exact resume of an adaptive run: for every earlier epoch `e`,
+        draws that epoch's schedule with the probabilities it used, then
+        updates the sampler with `losses[e]` (what `DatasetSamplingCallback`
+        did after that epoch), so the probabilities, the sampler's best
+        losses and the position in every dataset are those of the run that
+        recorded the losses.
+
+        Args:
+            epoch: int, the epoch to start at.
+            losses: a sequence of at least `epoch` dicts name -> validation
+                loss (the `val_loss_<dataset>` columns of `history.csv`).
+        """
+        epoch = int(epoch)
+        if epoch < 0:
+            raise ValueError(f"`epoch` must be >= 0, got {epoch}.")
+        if len(losses) < epoch:
+            raise ValueError(
+                f"restore: validation losses of {len(losses)} epoch(s) recorded, "
+                f"{epoch} needed to resume at epoch {epoch}."
+            )
+        self.sampler.reset()
+        offsets = np.zeros(len(self.names), np.int64)
+        self._history = {}
+        for e in range(epoch):
+            self._history[e] = self.probabilities
+            draws = self.sampler.draw(self.steps_per_epoch, e)
+            offsets += np.bincount(draws, minlength=len(self.names)).astype(np.int64)
+            self.sampler.update(losses[e])
+        self.epoch = epoch
+        self._offsets = offsets
+        self._schedule = None
+        self._started = False
+        self._served = set()
+        self._history[epoch] = self.probabilities
+
     # ------------------------------------------------------------ PyDataset
     def __len__(self):
         return self.steps_per_epoch
@@ -298,10 +340,19 @@ class DatasetSamplingCallback(keras.callbacks.Callback):
     `method="adaptive"`, moves the probabilities of the next epoch
     (`keras_wavelit.data.adaptive_probabilities`).
 
+    A resumed adaptive run continues from the probabilities it had reached:
+    given `history_path` (the `history.csv` of a `keras.callbacks.CSVLogger`
+    with the `val_loss_<dataset>` columns this callback logs), the first
+    epoch of a resumed `fit` replays the recorded losses of the earlier
+    epochs (`MultiDatasetSequence.restore`) instead of starting again from
+    the method's initial probabilities.
+
     Args:
         sequence: the `MultiDatasetSequence` being trained on.
         validation: optional dict name -> validation data of that dataset.
         validation_steps: optional number of batches per dataset.
+        history_path: optional path of the run's `history.csv`, read when a
+            `fit` starts at an epoch > 0 with `method="adaptive"`.
 
     Example:
 
@@ -312,15 +363,54 @@ class DatasetSamplingCallback(keras.callbacks.Callback):
     ```
     """
 
-    def __init__(self, sequence, validation=None, validation_steps=None):
+    def __init__(self, sequence, validation=None, validation_steps=None, history_path=None):
         super().__init__()
         self.sequence = sequence
         self.validation = validation
         self.validation_steps = validation_steps
+        self.history_path = history_path
+        self._first_epoch = True
+
+    def on_train_begin(self, logs=None):
+        self._first_epoch = True
+
+    def _recorded_losses(self, epoch):
+        """The `val_loss_<dataset>` of epochs `0..epoch-1` in `history_path`, or None."""
+        if not self.history_path or not os.path.exists(self.history_path):
+            return None
+        with open(self.history_path, newline="") as f:
+            rows = {}
+            for row in csv.DictReader(f):
+                try:
+                    rows[int(row["epoch"])] = row  # the last row of an epoch wins
+                except (KeyError, ValueError):
+                    continue
+        losses = []
+        for e in range(epoch):
+            row = rows.get(e)
+            keys = [f"val_loss_{n}" for n in self.sequence.names]
+            if row is None or any(not row.get(k) for k in keys):
+                return None
+            losses.append({n: float(row[k]) for n, k in zip(self.sequence.names, keys)})
+        return losses
 
     def on_epoch_begin(self, epoch, logs=None):
         # Keras counts epochs from `initial_epoch` (a resumed run): the
         # stream follows, so a resumed run reads what an uninterrupted one would.
+        first, self._first_epoch = self._first_epoch, False
+        if first and epoch > 0 and self.sequence.method == "adaptive":
+            losses = self._recorded_losses(epoch)
+            if losses is not None:
+                self.sequence.restore(epoch, losses)
+                return
+            if self.history_path:
+                warnings.warn(
+                    f"DatasetSamplingCallback: {self.history_path} has no validation losses "
+                    f"for every epoch before {epoch}; the adaptive sampler resumes from its "
+                    "current probabilities.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         if self.sequence.epoch != epoch:
             self.sequence.set_epoch(epoch)
 

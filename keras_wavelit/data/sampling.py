@@ -238,6 +238,12 @@ class DatasetSampler:
             )
         return self.probabilities
 
+    def reset(self):
+        """Back to the method's initial probabilities, with no losses seen."""
+        self.probabilities = self.base.copy()
+        self.best_losses = np.full(len(self.names), np.inf)
+        return self.probabilities
+
     def as_dict(self):
         """The current probabilities by dataset name."""
         return {n: float(p) for n, p in zip(self.names, self.probabilities)}

@@ -166,3 +166,52 @@ def test_set_epoch_and_the_callback_resume_the_stream(sequences):
     assert [(n, list(i)) for n, i in _stream(resumed)] == expected
     with pytest.raises(ValueError, match="`epoch` must be >= 0"):
         resumed.set_epoch(-1)
+
+
+def test_adaptive_resume_replays_the_recorded_validation_losses(sequences, tmp_path):
+    from keras_wavelit.data.multi_dataset import DatasetSamplingCallback
+
+    rng = np.random.default_rng(0)
+    losses = [{n: float(rng.uniform(0.1, 1.0)) for n in NAMES} for _ in range(3)]
+    ran = MultiDatasetSequence(sequences, method="adaptive", seed=4, steps_per_epoch=6)
+    for epoch in range(3):
+        ran.on_epoch_begin()
+        for i in range(len(ran)):
+            ran.batch_indices(i)
+            ran._served.add(i)
+        ran.update(losses[epoch])
+    ran.on_epoch_begin()
+    assert ran.epoch == 3
+    # the adaptive rule moved the probabilities away from the initial sqrt mix
+    fresh = MultiDatasetSequence(sequences, method="adaptive", seed=4, steps_per_epoch=6)
+    assert not np.allclose(list(ran.probabilities.values()), list(fresh.probabilities.values()))
+
+    history = tmp_path / "history.csv"
+    cols = ["epoch", "loss"] + [f"val_loss_{n}" for n in NAMES]
+    rows = [",".join(cols)]
+    for e, d in enumerate(losses):
+        rows.append(",".join([str(e), "1.0"] + [repr(d[n]) for n in NAMES]))
+    history.write_text("\n".join(rows) + "\n")
+    resumed = MultiDatasetSequence(sequences, method="adaptive", seed=4, steps_per_epoch=6)
+    callback = DatasetSamplingCallback(resumed, history_path=str(history))
+    callback.on_train_begin()
+    callback.on_epoch_begin(3)
+    resumed.on_epoch_begin()
+    assert resumed.epoch == 3
+    np.testing.assert_allclose(
+        list(resumed.probabilities.values()), list(ran.probabilities.values()), rtol=1e-12
+    )
+    expected = [(n, list(i)) for n, i in _stream(ran)]
+    assert [(n, list(i)) for n, i in _stream(resumed)] == expected
+    assert [h["epoch"] for h in resumed.history] == [0, 1, 2, 3]
+
+    # a history without the losses: a warning, and the current probabilities
+    history.write_text("epoch,loss\n0,1.0\n1,1.0\n2,1.0\n")
+    other = MultiDatasetSequence(sequences, method="adaptive", seed=4, steps_per_epoch=6)
+    callback = DatasetSamplingCallback(other, history_path=str(history))
+    callback.on_train_begin()
+    with pytest.warns(UserWarning, match="no validation losses"):
+        callback.on_epoch_begin(3)
+    assert other.epoch == 3
+    with pytest.raises(ValueError, match="3 needed"):
+        other.restore(3, losses[:2])
