@@ -5,6 +5,7 @@ from keras_wavelit.layers.channel_lifting import ChannelLifting
 from keras_wavelit.layers.drop_path import DropPath
 from keras_wavelit.layers.dwt import DWT2D
 from keras_wavelit.layers.dwt import IDWT2D
+from keras_wavelit.layers.relative_noise import RelativeGaussianNoise
 from keras_wavelit.layers.ridge_linear_attention import RidgeLinearAttention
 from keras_wavelit.layers.ridge_mila_block import RidgeMILABlock
 from keras_wavelit.layers.rotary_embedding_2d import RotaryEmbedding2D
