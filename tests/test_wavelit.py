@@ -361,3 +361,45 @@ def test_weights_load_across_backends(tmp_path):
         for backend, p in zip(("jax", "tensorflow", "torch"), procs):
             _, err = p.communicate(timeout=300)
             assert p.returncode == 0, f"{step} under {backend}: {err[-2000:]}"
+
+
+def test_input_noise_is_sized_to_the_one_step_change_and_off_at_inference():
+    """Paper section 5: training-time input noise of `input_noise` times each
+    sample's and field's RMS one-step change; inference is unaffected."""
+    rng = np.random.default_rng(5)
+    x0 = rng.standard_normal((8, 1, 16, 16, 3))
+    change = rng.choice([-1.0, 1.0], (8, 1, 16, 16, 3)) * np.array([0.1, 1.0, 3.0])
+    x = np.concatenate([x0, x0 + change], axis=1).astype("float32")
+    model = tiny(predict_residual=True, pyramid_levels=0, auto_compile=False)
+    model.build(x.shape)
+    dec = model.decoder.projection
+    dec.set_weights([np.zeros_like(w) for w in dec.get_weights()])  # output = last frame
+    model.compile(optimizer="sgd", loss="mse", input_noise=0.3)
+    np.testing.assert_array_equal(to_numpy(model(x)), x[:, -1:])
+    np.testing.assert_array_equal(to_numpy(model(x, training=False)), x[:, -1:])
+    noise = to_numpy(model(x, training=True)) - x[:, -1:]
+    np.testing.assert_allclose(noise.std(axis=(0, 1, 2, 3)), [0.03, 0.3, 0.9], rtol=0.06)
+    assert np.abs(to_numpy(model(x, training=True)) - x[:, -1:] - noise).max() > 0
+    with pytest.raises(ValueError, match="`input_noise` must be a number >= 0, got -1"):
+        model.compile(input_noise=-1)
+
+
+def test_input_noise_trains_compiled_and_is_saved(tmp_path):
+    x, y = data(n=2)
+    plain = tiny()
+    assert plain.input_noise == 0.0 and plain.input_noise_seed_generator is None
+    assert plain.get_compile_config()["input_noise"] == 0.0
+    model = tiny(pyramid_levels=0)
+    model.build(x.shape)
+    model.compile(input_noise=0.2)  # after build: the seed's state is still tracked
+    seed = model.input_noise_seed_generator
+    assert any(v is seed.state for v in model.non_trainable_variables)
+    before = to_numpy(seed.state).copy()
+    history = model.fit(x, y, batch_size=2, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert not np.array_equal(to_numpy(seed.state), before)  # drew noise in the train step
+    assert model.get_compile_config()["input_noise"] == 0.2
+    path = os.path.join(str(tmp_path), "noise.keras")
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.input_noise == 0.2 and loaded.input_noise_seed_generator is not None

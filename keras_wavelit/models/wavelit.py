@@ -13,6 +13,8 @@ from keras_wavelit._deprecation import renamed_argument
 from keras_wavelit.inputs import shift_window
 from keras_wavelit.inputs import split_input_shape
 from keras_wavelit.inputs import split_inputs
+from keras_wavelit.layers.relative_noise import add_relative_noise
+from keras_wavelit.layers.relative_noise import check_noise_scale
 from keras_wavelit.layers.ridge_linear_attention import legacy_attention_config
 from keras_wavelit.layers.wavelet_decoder import WaveletDecoder
 from keras_wavelit.layers.wavelet_encoder import WaveletEncoder
@@ -264,6 +266,8 @@ class WaveLiT(keras.Model):
         self.auto_compile = auto_compile
         self._recipe_arguments = recipe
         self.guard_non_finite = False
+        self.input_noise = 0.0
+        self.input_noise_seed_generator = None  # created by the first compile with noise
 
         policy = self.dtype_policy
         self.encoder = WaveletEncoder(
@@ -355,6 +359,7 @@ class WaveLiT(keras.Model):
         warmup_steps=None,
         weight_decay=None,
         guard_non_finite=True,
+        input_noise=0.0,
         **kwargs,
     ):
         """Compiles the model; `"auto"` arguments give the paper's recipe.
@@ -380,6 +385,21 @@ class WaveLiT(keras.Model):
                 to 1e-4.
             guard_non_finite: bool, add a `NonFiniteGuard` to every `fit`.
                 Defaults to True.
+            input_noise: float >= 0, Walrus-style input noise for
+                long-rollout stability (paper section 5): whenever the model
+                is called with `training=True` (`fit`, `train_on_batch`,
+                the unroll of a `RolloutFinetuner`), Gaussian noise is added
+                to every input frame, with a per-sample, per-field standard
+                deviation of `input_noise` times the RMS one-step change of
+                that sample's window (`x_t - x_{t-1}` over the window's
+                frames; for a one-frame window, the field's spatial standard
+                deviation; see
+                `keras_wavelit.layers.relative_noise.one_step_change_rms`).
+                Constant fields are not perturbed, and the targets stay
+                clean. With `predict_residual=True` the residual is added to
+                the perturbed last frame, so the model learns to undo the
+                perturbation. Inference is unaffected. Saved with the
+                compile configuration. Defaults to 0 (off, no cost).
             **kwargs: other `keras.Model.compile` arguments. `jit_compile`
                 applies to this session only: it is not saved, so a loaded
                 model uses the loading backend's default.
@@ -429,8 +449,28 @@ class WaveLiT(keras.Model):
             from keras_wavelit.metrics import VRMSE
 
             metrics = [VRMSE()]
+        check_noise_scale("WaveLiT.compile", "input_noise", input_noise)
+        self.input_noise = float(input_noise)
+        if self.input_noise > 0 and self.input_noise_seed_generator is None:
+            self._add_noise_seed_generator()
         self.guard_non_finite = bool(guard_non_finite)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def _add_noise_seed_generator(self):
+        # The seed's state is a (non-trainable) variable that the compiled
+        # train steps of every backend carry; a model compiled without input
+        # noise has none. A built model locks its state: reopen it for this.
+        tracker = getattr(self, "_tracker", None)
+        locked = tracker is not None and tracker.locked
+        if locked:
+            tracker.unlock()
+        try:
+            self.input_noise_seed_generator = keras.random.SeedGenerator(
+                name="input_noise_seed_generator"
+            )
+        finally:
+            if locked:
+                tracker.lock()
 
     def get_compile_config(self):
         config = super().get_compile_config()
@@ -439,6 +479,7 @@ class WaveLiT(keras.Model):
             # under JAX (jit_compile=True) must not torch.compile on PyTorch.
             config.pop("jit_compile", None)
             config["guard_non_finite"] = self.guard_non_finite
+            config["input_noise"] = self.input_noise
         return config
 
     def compile_from_config(self, config):
@@ -544,6 +585,10 @@ class WaveLiT(keras.Model):
             _shape_of(fields), None if constants is None else _shape_of(constants)
         )
         fields = ops.cast(fields, self.compute_dtype)
+        if training and self.input_noise > 0:
+            fields = add_relative_noise(
+                fields, self.input_noise, seed=self.input_noise_seed_generator
+            )
         tokens = self.encoder(self._fold(fields, constants))
         tokens = self.backbone(tokens, training=training)
         y = self.decoder(tokens)[:, None]
