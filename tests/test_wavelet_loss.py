@@ -19,7 +19,9 @@ def packet(x, wavelet, levels):
     return bands
 
 
-def reference(y_true, y_pred, alpha, beta, wavelet="bior2.2", levels=1, boundary="reflect"):
+def reference(
+    y_true, y_pred, alpha, beta, wavelet="bior2.2", levels=1, boundary="reflect", weights=None
+):
     d = (y_pred - y_true).astype("float64")
     mse = (d**2).mean(axis=(1, 2, 3, 4))
     b, t, h, w, c = d.shape
@@ -36,7 +38,8 @@ def reference(y_true, y_pred, alpha, beta, wavelet="bior2.2", levels=1, boundary
                 coeffs.append([x[1:-1, 1:-1] for x in (ca, ch, cv, cd)])
         for k in range(nb):
             bands[i, k] = np.mean([np.abs(cf[k]).mean() for cf in coeffs])
-    return float(np.mean(alpha * mse + beta * bands.sum(-1)))
+    weights = np.ones(nb) if weights is None else np.asarray(weights, dtype="float64")
+    return float(np.mean(alpha * mse + beta * (bands * weights).sum(-1)))
 
 
 @pytest.mark.parametrize("alpha,beta", [(1.0, 1.0), (0.0, 1.0), (1.0, 0.0), (0.5, 2.0)])
@@ -104,3 +107,35 @@ def test_serialization_and_compile():
 def test_errors():
     with pytest.raises(ValueError, match="B, T, H, W, C"):
         WaveletLoss()(np.zeros((2, 8, 8), "float32"), np.zeros((2, 8, 8), "float32"))
+
+
+def test_detail_and_subband_weights_by_value():
+    """Paper section 5: the detail subbands' L1 term weighted against the approximation's."""
+    rng = np.random.default_rng(6)
+    y = rng.standard_normal((2, 1, 16, 16, 2)).astype("float32")
+    p = rng.standard_normal((2, 1, 16, 16, 2)).astype("float32")
+    loss = WaveletLoss(1.0, 1.0, detail_weight=0.25)
+    ref = reference(y, p, 1.0, 1.0, weights=[1.0, 0.25, 0.25, 0.25])
+    np.testing.assert_allclose(float(to_numpy(loss(y, p))), ref, rtol=1e-5)
+    assert abs(ref - reference(y, p, 1.0, 1.0)) > 0.1
+    # Two levels: 16 subbands, only band 0 (LL of LL) is the approximation.
+    loss = WaveletLoss(
+        0.0, 2.0, wavelet="haar", wavelet_levels=2, boundary="periodic", detail_weight=3.0
+    )
+    ref = reference(y, p, 0.0, 2.0, "haar", 2, "periodic", weights=[1.0] + [3.0] * 15)
+    np.testing.assert_allclose(float(to_numpy(loss(y, p))), ref, rtol=1e-5)
+    weights = [0.5, 1.0, 2.0, 0.0]
+    loss = WaveletLoss(1.0, 1.0, subband_weights=weights)
+    ref = reference(y, p, 1.0, 1.0, weights=weights)
+    np.testing.assert_allclose(float(to_numpy(loss(y, p))), ref, rtol=1e-5)
+    revived = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    assert (revived.detail_weight, revived.subband_weights) == (1.0, weights)
+    np.testing.assert_allclose(float(to_numpy(revived(y, p))), ref, rtol=1e-6)
+    revived = WaveletLoss.from_config(WaveletLoss(detail_weight=0.5).get_config())
+    assert (revived.detail_weight, revived.subband_weights) == (0.5, None)
+    with pytest.raises(ValueError, match="`detail_weight` must be a number >= 0, got -1"):
+        WaveletLoss(detail_weight=-1)
+    with pytest.raises(ValueError, match="must hold 4 numbers >= 0.*got \\[1, 1\\]"):
+        WaveletLoss(subband_weights=[1, 1])
+    with pytest.raises(ValueError, match="not both"):
+        WaveletLoss(detail_weight=0.5, subband_weights=[1, 1, 1, 1])
