@@ -180,3 +180,52 @@ def test_default_step_loss_uses_the_models_wavelet():
     )
     loss = RolloutFinetuner(base, auto_compile=False).step_loss
     assert (loss.wavelet, loss.boundary, loss.wavelet_levels) == ("haar", "periodic", 1)
+
+
+def test_relative_noise_is_sized_to_the_one_step_change():
+    """Paper section 5: `relative_noise=True` measures `noise_std` in each sample's
+    and field's RMS one-step change, the rule of `WaveLiT.compile(input_noise=...)`."""
+    rng = np.random.default_rng(7)
+    x0 = rng.standard_normal((4, 1, 16, 16, 2))
+    change = rng.choice([-1.0, 1.0], (4, 1, 16, 16, 2)) * np.array([0.5, 5.0])
+    x = np.concatenate([x0, x0 + change], axis=1).astype("float32")
+    y = rng.standard_normal((4, 2, 16, 16, 2)).astype("float32")
+    stds = {}
+    for relative in (False, True):
+        ft = RolloutFinetuner(
+            ScaleLast(1.0),
+            method="pushforward",
+            unroll=2,
+            noise_std=0.2,
+            relative_noise=relative,
+            auto_compile=False,
+            seed=0,
+        )
+        _, preds, _ = ft.unrolled_losses(x, y, training=True)
+        stds[relative] = (to_numpy(preds[0]) - x[:, -1:]).std(axis=(0, 1, 2, 3))
+        _, clean, _ = ft.unrolled_losses(x, y, training=False)
+        np.testing.assert_array_equal(to_numpy(clean[0]), x[:, -1:])
+    np.testing.assert_allclose(stds[False], [0.2, 0.2], rtol=0.08)
+    np.testing.assert_allclose(stds[True], [0.1, 1.0], rtol=0.08)
+    config = ft.get_config()
+    assert (config["relative_noise"], config["noise_std"]) == (True, 0.2)
+    with pytest.raises(ValueError, match="`noise_std` must be a number >= 0, got -0.1"):
+        RolloutFinetuner(ScaleLast(), noise_std=-0.1)
+
+
+def test_warmup_for_a_multi_step_objective_from_the_start():
+    x, y = batch(8, k=2)
+    xs, ys = np.concatenate([x] * 10), np.concatenate([y] * 10)  # 30 samples
+    ft = RolloutFinetuner(
+        ScaleLast(), method="causal_bptt", unroll=2, learning_rate=1e-3, warmup_steps="auto"
+    )
+    schedule = ft.optimizer._learning_rate
+    assert schedule.warmup_steps == "auto" and ft.get_config()["warmup_steps"] == "auto"
+    ft.fit(xs, ys, batch_size=3, epochs=2, verbose=0)
+    assert schedule.warmup_steps == 2  # a tenth of the 20 steps of this fit
+    assert schedule.peak_learning_rate == 1e-3
+    fixed = RolloutFinetuner(ScaleLast(), warmup_steps=7)
+    assert fixed.optimizer._learning_rate.warmup_steps == 7
+    assert RolloutFinetuner(ScaleLast()).optimizer._learning_rate.warmup_steps == 0
+    with pytest.raises(ValueError, match="`warmup_steps` must be an integer >= 0 or 'auto'"):
+        RolloutFinetuner(ScaleLast(), warmup_steps="paper")

@@ -8,9 +8,12 @@ from keras import ops
 from keras_wavelit.inputs import join_inputs
 from keras_wavelit.inputs import shift_window
 from keras_wavelit.inputs import split_inputs
+from keras_wavelit.layers.relative_noise import add_relative_noise
+from keras_wavelit.layers.relative_noise import check_noise_scale
 from keras_wavelit.losses.wavelet_loss import WaveletLoss
 from keras_wavelit.models.recipe import paper_optimizer
 from keras_wavelit.models.recipe import steps_per_epoch_of
+from keras_wavelit.optimizers.warmup_exponential_decay import WarmupExponentialDecay
 
 METHODS = ("scheduled_sampling", "bptt", "causal_bptt", "pushforward")
 #: Scheduled-sampling length when the number of steps of `fit` is unknown.
@@ -61,9 +64,19 @@ class RolloutFinetuner(keras.Model):
     - `"pushforward"`: unroll with `stop_gradient` on every intermediate
       state; the loss is `L_k` of the final step only.
 
-    Optional augmentations for long-rollout stability (both off by default):
-    Gaussian input noise (`noise_std`, in normalized units) and a random
-    periodic shift of the whole sample (`jitter=True`; periodic data only).
+    Optional augmentations for long-rollout stability (both off by default,
+    paper section 5): Gaussian noise on the initial window (`noise_std`, in
+    normalized units; with `relative_noise=True` in units of each sample's
+    and field's RMS one-step change, the rule of
+    `WaveLiT.compile(input_noise=...)`) and a random periodic shift of the
+    whole sample (`jitter=True`; periodic data only). A wrapped `WaveLiT`
+    compiled with `input_noise > 0` also perturbs every window it is fed
+    during the unroll (its calls run with `training=True`).
+
+    A multi-step objective from the start: with `warmup_steps` (e.g.
+    `"auto"`) and a peak `learning_rate` of a fresh run (e.g. 1e-3), the
+    finetuner trains an untrained model with the paper's recipe on the
+    unrolled objective directly.
 
     Args:
         model: the one-step model, e.g. a trained
@@ -80,12 +93,21 @@ class RolloutFinetuner(keras.Model):
         step_loss: per-step loss (a `keras.losses.Loss`); defaults to
             `WaveletLoss(1, 1)` with the model's own `wavelet`,
             `wavelet_levels` and `boundary`.
-        noise_std: float, standard deviation of the input noise.
+        noise_std: float >= 0, standard deviation of the input noise.
+        relative_noise: bool, measure `noise_std` in units of the RMS
+            one-step change of each sample's window, per field
+            (`keras_wavelit.layers.relative_noise.one_step_change_rms`; the
+            spatial standard deviation for a one-frame window) instead of
+            normalized units. Defaults to False.
         jitter: bool, random periodic shifts of samples.
         seed: int seed of the sampling and augmentation randomness.
         auto_compile: bool, compile with the paper's optimizer recipe
             (AdamW, clipping, EMA) at `learning_rate` without warm-up.
-        learning_rate: float. Defaults to 1e-4.
+        learning_rate: float, the (peak) learning rate. Defaults to 1e-4.
+        warmup_steps: int >= 0 or `"auto"`, linear warm-up of the learning
+            rate with `auto_compile` (`"auto"`: a tenth of the steps of the
+            first `fit`, at most 5,000, as `WaveLiT.compile`). Defaults to
+            0 (finetuning a trained model needs none).
         **kwargs: `keras.Model` keyword arguments.
 
     Example:
@@ -116,6 +138,8 @@ class RolloutFinetuner(keras.Model):
         seed=None,
         auto_compile=True,
         learning_rate=1e-4,
+        relative_noise=False,
+        warmup_steps=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -133,6 +157,13 @@ class RolloutFinetuner(keras.Model):
             raise ValueError(
                 f"`schedule_steps` must be an integer >= 1 or None, got {schedule_steps!r}."
             )
+        check_noise_scale("RolloutFinetuner", "noise_std", noise_std)
+        if warmup_steps != "auto" and (
+            isinstance(warmup_steps, (str, bool)) or int(warmup_steps) != warmup_steps
+        ):
+            raise ValueError(
+                f"`warmup_steps` must be an integer >= 0 or 'auto', got {warmup_steps!r}."
+            )
         if isinstance(step_loss, dict):
             step_loss = keras.saving.deserialize_keras_object(step_loss)
         self.model = model
@@ -142,6 +173,8 @@ class RolloutFinetuner(keras.Model):
         self.schedule_steps = None if schedule_steps is None else int(schedule_steps)
         self.step_loss = step_loss if step_loss is not None else default_step_loss(model)
         self.noise_std = float(noise_std)
+        self.relative_noise = bool(relative_noise)
+        self.warmup_steps = warmup_steps if warmup_steps == "auto" else int(warmup_steps)
         self.jitter = bool(jitter)
         self.seed = seed
         self.auto_compile = auto_compile
@@ -159,7 +192,11 @@ class RolloutFinetuner(keras.Model):
         self.teacher_forcing_tracker = keras.metrics.Mean(name="teacher_forcing")
         self.final_step_tracker = keras.metrics.Mean(name="final_step_loss")
         if auto_compile:
-            self.compile(optimizer=paper_optimizer(learning_rate=learning_rate, warmup_steps=0))
+            self.compile(
+                optimizer=paper_optimizer(
+                    learning_rate=learning_rate, warmup_steps=self.warmup_steps
+                )
+            )
 
     # -- forward ----------------------------------------------------------
     def call(self, inputs, training=None):
@@ -181,7 +218,9 @@ class RolloutFinetuner(keras.Model):
             y = _roll(_roll(y, sh, 2), sw, 3)
             if constants is not None:
                 constants = _roll(_roll(constants, sh, 1), sw, 2)
-        if self.noise_std > 0:
+        if self.noise_std > 0 and self.relative_noise:
+            fields = add_relative_noise(fields, self.noise_std, seed=self.seed_generator)
+        elif self.noise_std > 0:
             noise = keras.random.normal(
                 ops.shape(fields),
                 stddev=self.noise_std,
@@ -277,6 +316,14 @@ class RolloutFinetuner(keras.Model):
         """Autoregressive rollout of the wrapped model (see `WaveLiT.rollout`)."""
         return self.model.rollout(x0, steps, batch_size=batch_size)
 
+    def _resolve_warmup(self, x, batch_size, epochs, initial_epoch, steps, split):
+        schedule = getattr(getattr(self, "optimizer", None), "_learning_rate", None)
+        if not isinstance(schedule, WarmupExponentialDecay) or not schedule.is_adaptive:
+            return
+        steps = steps or steps_per_epoch_of(x, batch_size, split)
+        total = None if steps is None else steps * max(int(epochs) - int(initial_epoch), 1)
+        schedule.resolve_warmup(total)
+
     def _resolve_schedule_length(self, x, batch_size, epochs, initial_epoch, steps, split):
         if self.schedule_steps is not None:
             return
@@ -308,7 +355,11 @@ class RolloutFinetuner(keras.Model):
         **kwargs,
     ):
         """`keras.Model.fit`; with `schedule_steps=None` the teacher-forcing
-        schedule first spans the steps taken so far plus those of this call."""
+        schedule first spans the steps taken so far plus those of this call,
+        and a `warmup_steps="auto"` warm-up is fixed to a tenth of them."""
+        self._resolve_warmup(
+            x, batch_size, epochs, initial_epoch, steps_per_epoch, validation_split
+        )
         self._resolve_schedule_length(
             x, batch_size, epochs, initial_epoch, steps_per_epoch, validation_split
         )
@@ -343,6 +394,8 @@ class RolloutFinetuner(keras.Model):
                 "seed": self.seed,
                 "auto_compile": self.auto_compile,
                 "learning_rate": self.learning_rate,
+                "relative_noise": self.relative_noise,
+                "warmup_steps": self.warmup_steps,
             }
         )
         return config
