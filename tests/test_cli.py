@@ -349,3 +349,25 @@ def test_train_fm_then_evaluate_per_dataset_then_report(fm_data, tmp_path, capsy
     with open(os.path.join(report, "report.md")) as f:
         text = f.read()
     assert "fm/gray_scott_2d" in text and f"fm/{NAME}" in text
+
+
+def test_stability_flags_reach_the_runs(monkeypatch, tmp_path, capsys):
+    """`train --input-noise/--detail-weight` and `finetune --relative-noise` (paper section 5)."""
+    from keras_wavelit.training import runs
+
+    seen = {}
+    monkeypatch.setattr(runs, "train_run", lambda *a, **kw: seen.update(kw))
+    monkeypatch.setattr(runs, "finetune_run", lambda *a, **kw: seen.update(kw))
+    base = ["train", "--data", "d", "--dataset", NAME, "--out", "o"]
+    assert main(base) == 0
+    assert seen["input_noise"] == 0.0 and seen["loss"] is None
+    assert main(base + ["--input-noise", "0.1", "--detail-weight", "0.25"]) == 0
+    assert seen["input_noise"] == 0.1 and seen["loss"] == {"detail_weight": 0.25}
+    assert main(base + ["--input-noise", "-1"]) == 2  # argparse: must be >= 0
+    fm = ["train", "--data", "d", "--datasets", f"{NAME},gray_scott_2d", "--out", "o"]
+    assert main(fm + ["--input-noise", "0.1"]) == 1
+    assert "--input-noise is not supported with --datasets" in capsys.readouterr().err
+    finetune = ["finetune", "--model", "m.keras", "--data", "d", "--dataset", NAME, "--out", "o"]
+    assert main(finetune + ["--noise-std", "0.1"]) == 0 and seen["relative_noise"] is False
+    assert main(finetune + ["--noise-std", "0.1", "--relative-noise"]) == 0
+    assert seen["relative_noise"] is True and seen["noise_std"] == 0.1

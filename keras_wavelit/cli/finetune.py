@@ -28,6 +28,12 @@ def add_parser(subparsers):
     p.add_argument("--unroll", type=positive(int), default=4, help="unrolled steps k")
     p.add_argument("--causal-eps", type=float, default=1.0, help="epsilon of causal_bptt's weights")
     p.add_argument("--noise-std", type=float, default=0.0, help="Gaussian input noise (0: none)")
+    p.add_argument(
+        "--relative-noise",
+        action="store_true",
+        help="measure --noise-std in units of each sample's RMS one-step change per field "
+        "(paper section 5; as `wavelit train --input-noise`) instead of normalized units",
+    )
     p.add_argument("--jitter", action="store_true", help="random periodic shifts")
     p.add_argument("--lr", type=float, default=1e-4, help="learning rate")
     add_loop_args(p, epochs=2)
@@ -53,6 +59,7 @@ def run(args):
         learning_rate=args.lr,
         causal_eps=args.causal_eps,
         noise_std=args.noise_std,
+        relative_noise=args.relative_noise,
         jitter=args.jitter,
         seed=args.seed,
         verbose=0 if args.quiet else 1,

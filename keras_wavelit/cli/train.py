@@ -1,5 +1,6 @@
 """`wavelit train`: train a WaveLiT (or, with `--datasets`, a WaveLiT-FM); resumable."""
 
+import argparse
 import json
 import os
 
@@ -25,6 +26,18 @@ _MODEL_FLAGS = {
     "wavelet_levels": "wavelet_levels",
     "wavelet": "wavelet",
 }
+
+
+def non_negative(text):
+    """argparse type: a float >= 0."""
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+non_negative.__name__ = "float"
+
 # Old WaveLiT argument names a --config file may still use.
 _RENAMED = {"mode": "boundary", "levels": "wavelet_levels", "fpn_levels": "pyramid_levels"}
 
@@ -148,6 +161,24 @@ def add_parser(subparsers):
         help="linear warm-up steps of the learning rate (default: the --config file's, else "
         "the model's: a tenth of the steps this run will take, at most 5,000)",
     )
+    p.add_argument(
+        "--input-noise",
+        type=non_negative,
+        default=None,
+        metavar="X",
+        help="long-rollout stability (paper section 5): Gaussian noise on the input frames "
+        "during training, X times each sample's RMS one-step change per field; a WaveLiT only "
+        "(--dataset) (default: 0, off)",
+    )
+    p.add_argument(
+        "--detail-weight",
+        type=non_negative,
+        default=None,
+        metavar="Y",
+        help="weight of the wavelet loss's detail subbands relative to the approximation "
+        "(paper section 5; below 1 asks less of the fine scales) (default: the --config "
+        "file's, else 1)",
+    )
     add_loop_args(p, epochs=10)
     add_run_args(p)
     p.add_argument(
@@ -203,7 +234,11 @@ def model_kwargs(args, config_model=None):
 
 
 # Flags a WaveLiT-FM does not take (its lifting and heads use one DWT level).
-_NOT_FM = {"wavelet_levels": "--wavelet-levels", "config": "--config"}
+_NOT_FM = {
+    "wavelet_levels": "--wavelet-levels",
+    "config": "--config",
+    "input_noise": "--input-noise",
+}
 
 
 def fm_model_kwargs(args):
@@ -256,6 +291,7 @@ def run_fm(args, distribution):
 
     kwargs = fm_model_kwargs(args)
     learning_rate, warmup_steps, weight_decay = _optimizer_settings(args, {})
+    loss = None if args.detail_weight is None else {"detail_weight": args.detail_weight}
     train_fm_run(
         args.data,
         args.datasets,
@@ -271,6 +307,7 @@ def run_fm(args, distribution):
         learning_rate=learning_rate,
         warmup_steps=warmup_steps,
         weight_decay=weight_decay,
+        loss=loss,
         seed=args.seed,
         verbose=0 if args.quiet else 1,
         overwrite=args.overwrite,
@@ -298,6 +335,8 @@ def run(args):
     if args.config:
         config_model, optimizer, loss = read_config(args.config)
     learning_rate, warmup_steps, weight_decay = _optimizer_settings(args, optimizer)
+    if args.detail_weight is not None:
+        loss = dict(loss, detail_weight=args.detail_weight)
     distribution = None
     dist = _distributed_cli()
     if dist is not None:
@@ -321,6 +360,7 @@ def run(args):
         overwrite=args.overwrite,
         check_finite=args.check_finite,
         distribution=distribution,
+        input_noise=args.input_noise or 0.0,
     )
     if distribution is None or distribution.is_chief:
         print(os.path.join(args.out, "model.keras"))

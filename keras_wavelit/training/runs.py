@@ -331,6 +331,7 @@ def train_run(
     overwrite=False,
     check_finite=False,
     distribution=None,
+    input_noise=0.0,
 ):
     """Trains a `keras_wavelit.models.WaveLiT` with the paper's recipe (Appendix E).
 
@@ -353,7 +354,8 @@ def train_run(
             model's own default).
         weight_decay: optional float, AdamW weight decay (default: the
             model's).
-        loss: optional dict of `WaveletLoss` arguments (`alpha`, `beta`).
+        loss: optional dict of `WaveletLoss` arguments (`alpha`, `beta`,
+            `detail_weight`, `subband_weights`).
         seed: int, seeds weights and shuffling.
         verbose: Keras verbosity.
         overwrite: bool, replace a previous run in `run_dir`.
@@ -362,6 +364,9 @@ def train_run(
         distribution: optional `keras_wavelit.distributed.cli.DistributedSetup`
             (from `configure`): the data shard, the scope and which
             process writes the run's files.
+        input_noise: float >= 0, `WaveLiT.compile(input_noise=...)`:
+            training-time input noise in units of each sample's one-step
+            change (paper section 5). Defaults to 0 (off).
 
     Returns:
         `(model, history_dict)`; `run_dir/model.keras` holds the model.
@@ -385,6 +390,9 @@ def train_run(
         compile_kwargs["warmup_steps"] = warmup_steps
     if weight_decay is not None:
         compile_kwargs["weight_decay"] = weight_decay
+    if input_noise:
+        # Only when set: run.json files of runs without noise stay resumable.
+        compile_kwargs["input_noise"] = float(input_noise)
     config = {
         "command": "train",
         "data_dir": os.path.abspath(data_dir),
@@ -690,6 +698,7 @@ def finetune_run(
     seed=0,
     verbose=1,
     overwrite=False,
+    relative_noise=False,
 ):
     """Rollout-finetunes a saved model (paper Appendix G).
 
@@ -701,6 +710,8 @@ def finetune_run(
         unroll: int, unrolled steps `k`.
         schedule_steps: steps of the teacher-forcing annealing (default: all
             finetuning steps).
+        relative_noise: bool, `noise_std` in units of each sample's RMS
+            one-step change (paper section 5) instead of normalized units.
         overwrite: bool, replace a previous run in `run_dir`.
         Other arguments: see `keras_wavelit.training.RolloutFinetuner`
         and `train_run`.
@@ -734,6 +745,9 @@ def finetune_run(
         "jitter": jitter,
         "seed": seed,
     }
+    if relative_noise:
+        # Only when set: run.json files of earlier runs stay resumable.
+        config["relative_noise"] = True
     prepare_run_dir(run_dir, config, overwrite=overwrite)
     config = _normalize(config)
     _write_run(run_dir, config, "running")
@@ -753,6 +767,7 @@ def finetune_run(
         causal_eps=causal_eps,
         schedule_steps=schedule_steps,
         noise_std=noise_std,
+        relative_noise=relative_noise,
         jitter=jitter,
         seed=seed,
         learning_rate=learning_rate,
