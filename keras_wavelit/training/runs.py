@@ -617,6 +617,8 @@ def train_fm_run(
         train,
         validation=valids if sampling == "adaptive" else None,
         validation_steps=validation_steps,
+        # A resumed adaptive run replays the validation losses it recorded.
+        history_path=os.path.join(run_dir, "history.csv"),
     )
     return _fit_and_save(
         lambda: _build_fm(datasets, n_steps_input, model_kwargs, compile_kwargs, loss),
