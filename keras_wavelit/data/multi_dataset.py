@@ -191,13 +191,26 @@ class MultiDatasetSequence(keras.utils.PyDataset):
         (for `"adaptive"`, one that used the current probabilities
         throughout).
         """
+        self._replay(epoch)
+
+    def _replay(self, epoch, losses=None):
+        """Draws the schedules of epochs `0..epoch-1` (no data) and moves to
+        epoch `epoch`; with `losses`, the sampler starts afresh and is updated
+        with `losses[e]` after each epoch `e`."""
         epoch = int(epoch)
         if epoch < 0:
             raise ValueError(f"`epoch` must be >= 0, got {epoch}.")
+        if losses is not None:
+            self.sampler.reset()
+            self._history = {}
         offsets = np.zeros(len(self.names), np.int64)
         for e in range(epoch):
+            if losses is not None:
+                self._history[e] = self.probabilities
             draws = self.sampler.draw(self.steps_per_epoch, e)
             offsets += np.bincount(draws, minlength=len(self.names)).astype(np.int64)
+            if losses is not None:
+                self.sampler.update(losses[e])
         self.epoch = epoch
         self._offsets = offsets
         self._schedule = None
@@ -224,28 +237,12 @@ class MultiDatasetSequence(keras.utils.PyDataset):
             losses: a sequence of at least `epoch` dicts name -> validation
                 loss (the `val_loss_<dataset>` columns of `history.csv`).
         """
-        epoch = int(epoch)
-        if epoch < 0:
-            raise ValueError(f"`epoch` must be >= 0, got {epoch}.")
-        if len(losses) < epoch:
+        if len(losses) < int(epoch):
             raise ValueError(
                 f"restore: validation losses of {len(losses)} epoch(s) recorded, "
-                f"{epoch} needed to resume at epoch {epoch}."
+                f"{int(epoch)} needed to resume at epoch {int(epoch)}."
             )
-        self.sampler.reset()
-        offsets = np.zeros(len(self.names), np.int64)
-        self._history = {}
-        for e in range(epoch):
-            self._history[e] = self.probabilities
-            draws = self.sampler.draw(self.steps_per_epoch, e)
-            offsets += np.bincount(draws, minlength=len(self.names)).astype(np.int64)
-            self.sampler.update(losses[e])
-        self.epoch = epoch
-        self._offsets = offsets
-        self._schedule = None
-        self._started = False
-        self._served = set()
-        self._history[epoch] = self.probabilities
+        self._replay(epoch, losses)
 
     # ------------------------------------------------------------ PyDataset
     def __len__(self):
