@@ -358,6 +358,7 @@ def test_stability_flags_reach_the_runs(monkeypatch, tmp_path, capsys):
     seen = {}
     monkeypatch.setattr(runs, "train_run", lambda *a, **kw: seen.update(kw))
     monkeypatch.setattr(runs, "finetune_run", lambda *a, **kw: seen.update(kw))
+    monkeypatch.setattr(runs, "train_fm_run", lambda *a, **kw: seen.update(kw))
     base = ["train", "--data", "d", "--dataset", NAME, "--out", "o"]
     assert main(base) == 0
     assert seen["input_noise"] == 0.0 and seen["loss"] is None
@@ -365,8 +366,8 @@ def test_stability_flags_reach_the_runs(monkeypatch, tmp_path, capsys):
     assert seen["input_noise"] == 0.1 and seen["loss"] == {"detail_weight": 0.25}
     assert main(base + ["--input-noise", "-1"]) == 2  # argparse: must be >= 0
     fm = ["train", "--data", "d", "--datasets", f"{NAME},gray_scott_2d", "--out", "o"]
-    assert main(fm + ["--input-noise", "0.1"]) == 1
-    assert "--input-noise is not supported with --datasets" in capsys.readouterr().err
+    assert main(fm + ["--input-noise", "0.1", "--detail-weight", "0.5"]) == 0
+    assert seen["input_noise"] == 0.1 and seen["loss"] == {"detail_weight": 0.5}
     finetune = ["finetune", "--model", "m.keras", "--data", "d", "--dataset", NAME, "--out", "o"]
     assert main(finetune + ["--noise-std", "0.1"]) == 0 and seen["relative_noise"] is False
     assert main(finetune + ["--noise-std", "0.1", "--relative-noise"]) == 0

@@ -200,3 +200,23 @@ def test_rollout_finetuning_on_one_dataset(trained):
     tuner.fit(x, y, batch_size=2, epochs=1, verbose=0)
     assert not np.allclose(to_numpy(model.head.kernel), before)
     assert view.rollout(x, 2).shape == (2, 2, 16, 16, 2)
+
+
+def test_input_noise_in_training_only_and_saved_with_the_compile_config(trained):
+    model = trained[0]
+    assert model.input_noise == 0.0 and model.get_compile_config()["input_noise"] == 0.0
+    x = np.random.default_rng(2).standard_normal((2, T_IN, 16, 16, 3)).astype("float32")
+    inputs = {"fields": x, "dataset": np.full((2,), 1, "int32")}
+    noisy = WaveLiTFM(datasets=DATASETS, **TINY)
+    noisy(inputs)  # builds it
+    noisy.set_weights(model.get_weights())
+    noisy.compile(warmup_steps=2, input_noise=0.5)
+    assert noisy.get_compile_config()["input_noise"] == 0.5
+    clean = to_numpy(noisy(inputs, training=False))
+    np.testing.assert_allclose(clean, to_numpy(model(inputs, training=False)), atol=1e-5)
+    first = to_numpy(noisy(inputs, training=True))
+    second = to_numpy(noisy(inputs, training=True))
+    assert np.abs(first - clean).max() > 1e-3  # perturbed inputs in training
+    assert np.abs(first - second).max() > 1e-4  # new noise on every call
+    with pytest.raises(ValueError, match="input_noise"):
+        noisy.compile(input_noise=-0.1)

@@ -237,7 +237,6 @@ def model_kwargs(args, config_model=None):
 _NOT_FM = {
     "wavelet_levels": "--wavelet-levels",
     "config": "--config",
-    "input_noise": "--input-noise",
 }
 
 
@@ -308,6 +307,7 @@ def run_fm(args, distribution):
         warmup_steps=warmup_steps,
         weight_decay=weight_decay,
         loss=loss,
+        input_noise=args.input_noise or 0.0,
         seed=args.seed,
         verbose=0 if args.quiet else 1,
         overwrite=args.overwrite,

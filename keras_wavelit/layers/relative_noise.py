@@ -139,3 +139,25 @@ def check_noise_scale(owner, name, value):
     """Raises a `ValueError` naming `owner`'s `name` unless `value` is a number >= 0."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
         raise ValueError(f"{owner}: `{name}` must be a number >= 0, got {value!r}.")
+
+
+def attach_seed_generator(model, name):
+    """Sets `model.<name>` to a new `keras.random.SeedGenerator`, tracked as state.
+
+    Its state is a (non-trainable) variable that the compiled train steps of
+    every backend carry. A built model locks its state, so it is reopened
+    for this: `compile(input_noise=...)` may run on a built model.
+
+    Returns:
+        The seed generator.
+    """
+    tracker = getattr(model, "_tracker", None)
+    locked = tracker is not None and tracker.locked
+    if locked:
+        tracker.unlock()
+    try:
+        setattr(model, name, keras.random.SeedGenerator(name=name))
+    finally:
+        if locked:
+            tracker.lock()
+    return getattr(model, name)

@@ -14,6 +14,7 @@ from keras_wavelit.inputs import shift_window
 from keras_wavelit.inputs import split_input_shape
 from keras_wavelit.inputs import split_inputs
 from keras_wavelit.layers.relative_noise import add_relative_noise
+from keras_wavelit.layers.relative_noise import attach_seed_generator
 from keras_wavelit.layers.relative_noise import check_noise_scale
 from keras_wavelit.layers.ridge_linear_attention import legacy_attention_config
 from keras_wavelit.layers.wavelet_decoder import WaveletDecoder
@@ -452,25 +453,9 @@ class WaveLiT(keras.Model):
         check_noise_scale("WaveLiT.compile", "input_noise", input_noise)
         self.input_noise = float(input_noise)
         if self.input_noise > 0 and self.input_noise_seed_generator is None:
-            self._add_noise_seed_generator()
+            attach_seed_generator(self, "input_noise_seed_generator")
         self.guard_non_finite = bool(guard_non_finite)
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
-
-    def _add_noise_seed_generator(self):
-        # The seed's state is a (non-trainable) variable that the compiled
-        # train steps of every backend carry; a model compiled without input
-        # noise has none. A built model locks its state: reopen it for this.
-        tracker = getattr(self, "_tracker", None)
-        locked = tracker is not None and tracker.locked
-        if locked:
-            tracker.unlock()
-        try:
-            self.input_noise_seed_generator = keras.random.SeedGenerator(
-                name="input_noise_seed_generator"
-            )
-        finally:
-            if locked:
-                tracker.lock()
 
     def get_compile_config(self):
         config = super().get_compile_config()

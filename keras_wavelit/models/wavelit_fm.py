@@ -11,6 +11,9 @@ from keras_wavelit.data.channels import ChannelRegistry
 from keras_wavelit.data.channels import DatasetChannels
 from keras_wavelit.data.channels import default_registry
 from keras_wavelit.layers.channel_lifting import ChannelLifting
+from keras_wavelit.layers.relative_noise import add_relative_noise
+from keras_wavelit.layers.relative_noise import attach_seed_generator
+from keras_wavelit.layers.relative_noise import check_noise_scale
 from keras_wavelit.layers.task_embedding import TaskEmbedding
 from keras_wavelit.layers.task_head import TaskHead
 from keras_wavelit.models.wavelit_backbone import WaveLiTBackbone
@@ -255,6 +258,8 @@ class WaveLiTFM(keras.Model):
         self._tf_steps = {}
         # Not tracked: the views hold this model, not the other way around.
         object.__setattr__(self, "_views", {})
+        self.input_noise = 0.0
+        self.input_noise_seed_generator = None  # created by a compile with noise
         if auto_compile:
             self.compile()
 
@@ -267,6 +272,7 @@ class WaveLiTFM(keras.Model):
         learning_rate=1e-3,
         warmup_steps=1000,
         weight_decay=1e-4,
+        input_noise=0.0,
         **kwargs,
     ):
         """`keras.Model.compile` with the paper's recipe for `"auto"` arguments.
@@ -283,6 +289,10 @@ class WaveLiTFM(keras.Model):
             learning_rate: peak learning rate of the automatic optimizer.
             warmup_steps: warm-up steps of the automatic optimizer.
             weight_decay: AdamW weight decay of the automatic optimizer.
+            input_noise: float >= 0, training-time input noise in units of
+                each sample's RMS one-step change, as
+                `WaveLiT.compile(input_noise=...)` (paper section 5). Saved
+                with the compile configuration. Defaults to 0 (off).
             **kwargs: other `keras.Model.compile` arguments.
         """
         from keras_wavelit.losses.wavelet_loss import WaveletLoss
@@ -295,8 +305,18 @@ class WaveLiTFM(keras.Model):
             loss = WaveletLoss(1.0, 1.0, wavelet=self.wavelet)
         if isinstance(metrics, str) and metrics == "auto":
             metrics = [VRMSE()]
+        check_noise_scale("WaveLiTFM.compile", "input_noise", input_noise)
+        self.input_noise = float(input_noise)
+        if self.input_noise > 0 and self.input_noise_seed_generator is None:
+            attach_seed_generator(self, "input_noise_seed_generator")
         self._tf_steps = {}
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def get_compile_config(self):
+        config = super().get_compile_config()
+        if config is not None:
+            config["input_noise"] = self.input_noise
+        return config
 
     def compile_from_config(self, config):
         """Recompiles a loaded model with its saved optimizer, loss and metrics."""
@@ -451,6 +471,10 @@ class WaveLiTFM(keras.Model):
         fields, constants, dataset = self._split(inputs)
         self._check_shapes(_shape(fields), None if constants is None else _shape(constants))
         fields = ops.cast(fields, self.compute_dtype)
+        if training and self.input_noise > 0:
+            fields = add_relative_noise(
+                fields, self.input_noise, seed=self.input_noise_seed_generator
+            )
         index = self._index_tensor(dataset, fields.shape[0])
         c = fields.shape[-1]
         u = self._to_canonical(fields, self._field_map, index, c)

@@ -504,6 +504,7 @@ def train_fm_run(
     warmup_steps=None,
     weight_decay=None,
     loss=None,
+    input_noise=0.0,
     seed=0,
     verbose=1,
     overwrite=False,
@@ -567,6 +568,9 @@ def train_fm_run(
         compile_kwargs["warmup_steps"] = warmup_steps
     if weight_decay is not None:
         compile_kwargs["weight_decay"] = weight_decay
+    if input_noise:
+        # Only when set: run.json files of runs without noise stay resumable.
+        compile_kwargs["input_noise"] = float(input_noise)
     config = {
         "command": "train_fm",
         "data_dir": os.path.abspath(data_dir),
