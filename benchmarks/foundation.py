@@ -18,7 +18,7 @@ scores are those of physical units. The datasets are simulated with
 different trajectory counts so that their token counts, and therefore the
 samplers, differ.
 
-    python benchmarks/foundation.py            # the full setting
+    python benchmarks/foundation.py --seeds 0,1,2   # the full setting, three training seeds
     python benchmarks/foundation.py --quick    # a smoke run (minutes)
 
 Writes benchmarks/results/foundation.{md,json} (with the machine and its load).
@@ -195,7 +195,12 @@ def evaluate(model, name, setting, base):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run (minutes)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated data")
+    parser.add_argument(
+        "--seeds",
+        default="0",
+        help="comma-separated training seeds; the table shows the mean over them (default 0)",
+    )
     parser.add_argument("--data", help="reuse simulated data in this directory")
     parser.add_argument(
         "--out", default=os.path.join(os.path.dirname(__file__), "results"), help="results folder"
@@ -209,61 +214,80 @@ def main(argv=None):
         simulate_all(base, setting, args.seed)
 
     steps = setting["total_steps"]
-    runs = {}
-    # (a) one FM against three bespoke models at the same total step budget
-    bespoke = {}
-    for name in DATASETS:
-        model, log = train([name], "uniform", setting, base, args.seed, steps // len(DATASETS))
-        bespoke[name] = {**evaluate(model, name, setting, base), **log}
-        print(f"bespoke {name}: {bespoke[name]['one_step']:.4f} {bespoke[name]['seconds']} s")
-    runs["bespoke"] = bespoke
-    # (b) the samplers
-    for method in METHODS:
-        model, log = train(DATASETS, method, setting, base, args.seed, steps)
-        scores = {n: evaluate(model, n, setting, base) for n in DATASETS}
-        runs[f"fm_{method}"] = {"scores": scores, **log}
-        print(f"fm {method}: {log['seconds']} s")
+    seeds = [int(v) for v in args.seeds.split(",") if v.strip()]
+    by_seed = {}
+    for seed in seeds:
+        runs = {}
+        # (a) one FM against three bespoke models at the same total step budget
+        bespoke = {}
+        for name in DATASETS:
+            model, log = train([name], "uniform", setting, base, seed, steps // len(DATASETS))
+            bespoke[name] = {**evaluate(model, name, setting, base), **log}
+            print(f"seed {seed} bespoke {name}: {bespoke[name]['one_step']:.4f}", flush=True)
+        runs["bespoke"] = bespoke
+        # (b) the samplers
+        for method in METHODS:
+            model, log = train(DATASETS, method, setting, base, seed, steps)
+            scores = {n: evaluate(model, n, setting, base) for n in DATASETS}
+            runs[f"fm_{method}"] = {"scores": scores, **log}
+            print(f"seed {seed} fm {method}: {log['seconds']} s", flush=True)
+        by_seed[str(seed)] = runs
 
     result = {
         "mode": mode,
         "setting": setting,
         "seed": args.seed,
+        "seeds": seeds,
         "machine": info,
         "load_after": machine_info(keras_backend=False)["load_average"],
-        "runs": runs,
+        "runs": by_seed,
     }
     write_record(args.out, "foundation", result, markdown(result))
 
 
+def _rows(runs):
+    """`{label: (scores by dataset, train seconds)}` of one seed's runs."""
+    bespoke = runs["bespoke"]
+    rows = {"3 bespoke (1/3 steps each)": (bespoke, sum(bespoke[n]["seconds"] for n in DATASETS))}
+    for method in METHODS:
+        run = runs[f"fm_{method}"]
+        rows[f"FM, {method} sampling"] = (run["scores"], run["seconds"])
+    return rows
+
+
 def markdown(result):
-    setting, runs = result["setting"], result["runs"]
+    setting = result["setting"]
+    seeds = result.get("seeds", [result["seed"]])
+    per_seed = [_rows(result["runs"][str(s)]) for s in seeds]
     lines = [
         "# WaveLiT-FM on the three embedded datasets",
         "",
         f"Setting `{result['mode']}`: resolution {setting['resolution']}, trajectories "
         f"{setting['trajectories']}, trunk dim {setting['dim']} depth {setting['depth']}, "
         f"{setting['total_steps']} optimizer steps in total for every row (a bespoke model "
-        f"gets a third of them), batch {setting['batch_size']}, seed {result['seed']}. "
+        f"gets a third of them), batch {setting['batch_size']}, data seed {result['seed']}, "
+        f"training seeds {seeds} (every cell is the mean over them). "
         "VRMSE: one-step (mean over test windows) / rollout [6:12] (median over test "
         "trajectories). Lower is better.",
         "",
-        "| model | " + " | ".join(DATASETS) + " | mean one-step | train s |",
-        "|---|" + "---|" * (len(DATASETS) + 2),
+        "| model | " + " | ".join(DATASETS) + " | mean one-step | per seed | train s |",
+        "|---|" + "---|" * (len(DATASETS) + 3),
     ]
-
-    def row(label, scores, seconds):
-        cells = [f"{scores[n]['one_step']:.3f} / {scores[n]['vrmse_6_12']:.3f}" for n in DATASETS]
-        mean = np.mean([scores[n]["one_step"] for n in DATASETS])
-        return f"| {label} | " + " | ".join(cells) + f" | {mean:.3f} | {seconds} |"
-
-    bespoke = runs["bespoke"]
-    lines.append(
-        row("3 bespoke (1/3 steps each)", bespoke, sum(bespoke[n]["seconds"] for n in DATASETS))
-    )
-    for method in METHODS:
-        run = runs[f"fm_{method}"]
-        lines.append(row(f"FM, {method} sampling", run["scores"], run["seconds"]))
-    lines += ["", "Sampling probabilities (first epoch -> last epoch):", ""]
+    for label in per_seed[0]:
+        cells = []
+        for n in DATASETS:
+            one = np.mean([rows[label][0][n]["one_step"] for rows in per_seed])
+            win = np.mean([rows[label][0][n]["vrmse_6_12"] for rows in per_seed])
+            cells.append(f"{one:.3f} / {win:.3f}")
+        means = [np.mean([rows[label][0][n]["one_step"] for n in DATASETS]) for rows in per_seed]
+        seconds = np.mean([rows[label][1] for rows in per_seed])
+        spread = ", ".join(f"{m:.3f}" for m in means)
+        lines.append(
+            f"| {label} | " + " | ".join(cells) + f" | {np.mean(means):.3f} | {spread} "
+            f"| {seconds:.1f} |"
+        )
+    runs = result["runs"][str(seeds[0])]
+    lines += ["", f"Sampling probabilities of seed {seeds[0]} (first epoch -> last epoch):", ""]
     for method in METHODS:
         hist = runs[f"fm_{method}"]["probabilities"]
         first = ", ".join(f"{n} {hist[0][n]:.3f}" for n in DATASETS)
