@@ -480,3 +480,20 @@ def test_train_fm_run_under_a_distribution_shards_every_dataset(tmp_path, monkey
         runs.train_fm_run(data, names, run, **dict(kwargs, sampling="zipf"))
     with pytest.raises(ValueError, match="more than once"):
         runs.train_fm_run(data, names + names[:1], run, **kwargs)
+
+
+def test_adaptive_sampling_is_refused_with_several_processes(tmp_path):
+    from types import SimpleNamespace
+
+    from keras_wavelit.training.runs import train_fm_run
+
+    two_processes = SimpleNamespace(is_chief=True, shard=(0, 2))
+    with pytest.raises(ValueError, match="'adaptive' runs in one process only: with 2 processes"):
+        train_fm_run(
+            str(tmp_path),
+            ["gray_scott_2d", "kolmogorov_2d"],
+            str(tmp_path / "run"),
+            sampling="adaptive",
+            distribution=two_processes,
+        )
+    assert not (tmp_path / "run").exists()  # refused before any work

@@ -588,6 +588,15 @@ def train_fm_run(
     }
     chief = distribution is None or distribution.is_chief
     shard = None if distribution is None else distribution.shard
+    if sampling == "adaptive" and shard is not None:
+        # Each process would score its own validation shard, move its
+        # probabilities differently and draw another dataset than the others.
+        raise ValueError(
+            "sampling='adaptive' runs in one process only: with "
+            f"{shard[1]} processes each would score its own validation shard and the "
+            "processes would draw different datasets at the same step. Use 'sqrt' "
+            "(the paper's) or another fixed sampler."
+        )
     if distribution is not None:
         distribution.check_batch_size(batch_size)
     if chief:
