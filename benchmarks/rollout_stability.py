@@ -19,7 +19,8 @@ option does to the one-step error and to the rollout:
   paper's Appendix G choice);
 - ``finetune_pf``: pretraining, then pushforward over 2 steps with relative
   input noise X;
-- ``residual``: ``predict_residual=True`` (``plain`` predicts the next state).
+- ``residual``: ``predict_residual=True`` (``plain`` predicts the next state);
+- ``residual_noise``: ``predict_residual=True`` and ``input_noise``.
 
 **Compute.** One unit is one model application inside a training step, with
 its backward pass: a one-step batch costs 1, a k-step unroll costs k (for
@@ -93,6 +94,7 @@ OPTIONS = (
     "finetune_ss",
     "finetune_pf",
     "residual",
+    "residual_noise",
 )
 BASELINES = ("FNO", "UNetClassic")
 #: Share of the compute that the finetuning options spend on pretraining.
@@ -151,6 +153,7 @@ def describe(option, args):
         "finetune_pf": f"{PRETRAIN_SHARE:.0%} pretrain + pushforward k=2, "
         f"relative noise {args.input_noise:g}",
         "residual": "predict_residual=True",
+        "residual_noise": f"predict_residual=True, compile(input_noise={args.input_noise:g})",
         "FNO": "The Well's FNO, MSE",
         "UNetClassic": "The Well's UNetClassic, MSE",
     }[option]
@@ -295,9 +298,10 @@ def run_dataset(dataset, args, cfg, baselines):
         "input_noise": {"input_noise": args.input_noise},
         "detail_weight": {"detail_weight": args.detail_weight},
         "residual": {},
+        "residual_noise": {"input_noise": args.input_noise},
     }
     for name in [o for o in args.options if o in one_step_options]:
-        model = fresh(predict_residual=name == "residual")
+        model = fresh(predict_residual=name.startswith("residual"))
         compile_wavelit(model, cfg, **one_step_options[name])
         timing = train_one_step(model, (x, c, y), steps, batch, args.seed)
         finish(name, model, timing, steps, f"{steps} one-step")
@@ -516,6 +520,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--work", default=os.path.join(HERE, "results", "raw", "rollout_stability"))
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
+    parser.add_argument(
+        "--stem", default=None, help="result file name (default: rollout_stability_<setting>)"
+    )
     args = parser.parse_args(argv)
     command = " ".join(argv if argv is not None else sys.argv[1:])
     setting = "quick" if args.quick else args.setting
@@ -554,7 +561,7 @@ def main(argv=None):
     for dataset in args.datasets:
         result["datasets"][dataset] = run_dataset(dataset, args, cfg, baselines)
     result["total_seconds"] = time.time() - t0
-    stem = f"rollout_stability_{setting}"
+    stem = args.stem or f"rollout_stability_{setting}"
     result["plot"] = os.path.join("benchmarks", "results", stem + ".png")
     os.makedirs(args.out, exist_ok=True)
     plot(result, os.path.join(args.out, stem + ".png"))
