@@ -211,11 +211,14 @@ def _cli(args, env, **kw):
     )
 
 
-# Enough epochs that the Ctrl-C, sent once two epochs are in history.csv,
-# always lands before training ends: a tiny compiled model runs an epoch in a
-# fraction of a second. Whole epochs (no --steps-per-epoch): a shorter epoch
-# makes Keras walk on through the data and stop the fit when it runs out.
-EPOCHS = 12
+# Enough epochs that the Ctrl-C, sent once the first epoch is in history.csv,
+# always lands before training ends. An epoch of 5 steps of a tiny model takes
+# a fraction of a second, and on a loaded machine this process notices the
+# epoch late: with 12 epochs, interrupted after the second, the run was seen
+# to finish first on every backend. Whole epochs (no --steps-per-epoch): a
+# shorter epoch makes Keras walk on through the data and stop the fit when it
+# runs out.
+EPOCHS = 24
 
 
 @pytest.mark.slow
@@ -266,25 +269,14 @@ def test_train_resumes_after_ctrl_c_then_finetune_evaluate_report(tmp_path):
     proc = _cli(args, env, start_new_session=True)
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
-        if len(read_history(history).get("loss", [])) >= 2:
+        if len(read_history(history).get("loss", [])) >= 1:
             break
         time.sleep(0.05)
     if proc.poll() is not None:
         pytest.fail("training ended before it could be interrupted:\n" + proc.stdout.read()[-3000:])
     os.kill(proc.pid, signal.SIGINT)  # Ctrl-C
-    # Python raises KeyboardInterrupt at the next bytecode of the main thread;
-    # landing inside a finalizer it is printed and dropped ("Exception ignored
-    # in ..."), and training goes on. A user then presses Ctrl-C again: do the
-    # same when more epochs finish after the first one.
-    epochs_at_interrupt = len(read_history(history).get("loss", []))
-    deadline = time.time() + 120
-    while proc.poll() is None and time.time() < deadline:
-        time.sleep(0.2)
-        if len(read_history(history).get("loss", [])) > epochs_at_interrupt:
-            epochs_at_interrupt = len(read_history(history).get("loss", []))
-            os.kill(proc.pid, signal.SIGINT)
     try:
-        out, _ = proc.communicate(timeout=max(deadline - time.time(), 1))
+        out, _ = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
@@ -295,7 +287,7 @@ def test_train_resumes_after_ctrl_c_then_finetune_evaluate_report(tmp_path):
         "last finished epoch." in out
     )
     done = len(read_history(history)["loss"])
-    assert 2 <= done < EPOCHS
+    assert 1 <= done < EPOCHS
     assert os.path.isdir(os.path.join(run, "backup"))
     assert not os.path.exists(os.path.join(run, "model.keras"))
 
