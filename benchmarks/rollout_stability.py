@@ -80,7 +80,7 @@ from records import write_record  # noqa: E402
 from vs_well_baselines import BatchOrder  # noqa: E402
 from vs_well_baselines import WellBaselineStep  # noqa: E402
 from vs_well_baselines import evaluate  # noqa: E402
-from vs_well_baselines import load_split_windows  # noqa: E402
+from vs_well_baselines import prepare_dataset  # noqa: E402
 from vs_well_baselines import sized_baseline  # noqa: E402
 from vs_well_baselines import train_baseline  # noqa: E402
 from vs_well_baselines import train_wavelit  # noqa: E402
@@ -238,29 +238,9 @@ def params_of(model):
 def run_dataset(dataset, args, cfg, baselines):
     import keras
 
-    from keras_wavelit.data import boundary_mode
-    from keras_wavelit.data.simulate import dataset_dir
-    from keras_wavelit.data.simulate import simulate
-    from keras_wavelit.evaluation.runs import load_trajectories
-
-    data_dir = os.path.join(args.work, "data")
-    if not os.path.exists(os.path.join(dataset_dir(data_dir, dataset), "stats.yaml")):
-        simulate(
-            dataset,
-            data_dir,
-            resolution=cfg["resolution"],
-            n_trajectories=cfg["trajectories"],
-            n_steps=cfg["time_steps"],
-            seed=args.seed,
-            overwrite=True,
-            verbose=0,
-        )
-    x, c, y, _ = load_split_windows(data_dir, dataset, "train")
-    test_windows = load_split_windows(
-        data_dir, dataset, "test", max_windows=cfg["max_test_windows"], seed=args.seed
+    data_dir, (x, c, y, _), test_windows, test_trajectories, mode = prepare_dataset(
+        dataset, args.work, cfg, args.seed, verbose=0
     )
-    test_trajectories = load_trajectories(data_dir, dataset, "test", 4)
-    mode = boundary_mode(dataset_dir(data_dir, dataset))
     steps, batch = cfg["steps"], cfg["batch_size"]
     print(
         f"\n== {dataset}: {len(x)} training windows, boundary {mode!r}, {steps} steps of "

@@ -507,16 +507,20 @@ def plot(result, path):
 # --------------------------------------------------------------------------- main
 
 
-def run_dataset(dataset, args, cfg, budget):
-    import keras
+def prepare_dataset(dataset, work, cfg, seed, verbose=1):
+    """Simulates `dataset` under `work/data` unless it is there, then loads it.
 
+    Returns:
+        `(data_dir, (x, c, y, seq), test_windows, test_trajectories, boundary)`:
+        every training window, at most `cfg["max_test_windows"]` test windows,
+        the test trajectories and the data's boundary mode.
+    """
     from keras_wavelit.data import boundary_mode
     from keras_wavelit.data.simulate import dataset_dir
     from keras_wavelit.data.simulate import simulate
     from keras_wavelit.evaluation.runs import load_trajectories
-    from keras_wavelit.models import WaveLiT
 
-    data_dir = os.path.join(args.work, "data")
+    data_dir = os.path.join(work, "data")
     if not os.path.exists(os.path.join(dataset_dir(data_dir, dataset), "stats.yaml")):
         simulate(
             dataset,
@@ -524,14 +528,27 @@ def run_dataset(dataset, args, cfg, budget):
             resolution=cfg["resolution"],
             n_trajectories=cfg["trajectories"],
             n_steps=cfg["time_steps"],
-            seed=args.seed,
+            seed=seed,
             overwrite=True,
+            verbose=verbose,
         )
-    x, c, y, seq = load_split_windows(data_dir, dataset, "train")
+    train = load_split_windows(data_dir, dataset, "train")
     test_windows = load_split_windows(
-        data_dir, dataset, "test", max_windows=cfg["max_test_windows"], seed=args.seed
+        data_dir, dataset, "test", max_windows=cfg["max_test_windows"], seed=seed
     )
     test_trajectories = load_trajectories(data_dir, dataset, "test", 4)
+    mode = boundary_mode(dataset_dir(data_dir, dataset))
+    return data_dir, train, test_windows, test_trajectories, mode
+
+
+def run_dataset(dataset, args, cfg, budget):
+    import keras
+
+    from keras_wavelit.models import WaveLiT
+
+    data_dir, (x, c, y, seq), test_windows, test_trajectories, mode = prepare_dataset(
+        dataset, args.work, cfg, args.seed
+    )
     n_channels = x.shape[-1]
     n_const = 0 if c is None else c.shape[-1]
     steps = cfg["steps"] if budget is None else 10**6
@@ -545,9 +562,8 @@ def run_dataset(dataset, args, cfg, budget):
     # WaveLiT-1.2M with the paper's recipe (AdamW, warm-up + x0.99 decay, clip 1.0, EMA,
     # WaveletLoss).
     keras.utils.set_random_seed(args.seed)
-    # The boundary mode the data declares (periodic systems wrap around), as
-    # `wavelit train` picks it; the baselines have no such switch.
-    mode = boundary_mode(dataset_dir(data_dir, dataset))
+    # `mode`: the boundary mode the data declares (periodic systems wrap
+    # around), as `wavelit train` picks it; the baselines have no such switch.
     wavelit = WaveLiT(
         size="1.2M", mode=mode, learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"]
     )
