@@ -266,7 +266,15 @@ def test_train_resumes_after_ctrl_c_then_finetune_evaluate_report(tmp_path):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]))
     history = os.path.join(run, "history.csv")
 
-    proc = _cli(args, env, start_new_session=True)
+    # A user's Ctrl-C reaches a foreground process, whose SIGINT disposition is
+    # the default; a test run started in the background inherits "ignore" (and
+    # Python then installs no KeyboardInterrupt handler): reset it in the child.
+    proc = _cli(
+        args,
+        env,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.time() + 600
     while time.time() < deadline and proc.poll() is None:
         if len(read_history(history).get("loss", [])) >= 1:
