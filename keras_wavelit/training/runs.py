@@ -385,14 +385,7 @@ def train_run(
     if model_kwargs.get("boundary", "auto") == "auto":
         # Periodic data (every boundary condition PERIODIC) wraps around.
         model_kwargs["boundary"] = boundary_mode(resolve_dataset_dir(data_dir, dataset))
-    compile_kwargs = {"learning_rate": learning_rate}
-    if warmup_steps is not None:
-        compile_kwargs["warmup_steps"] = warmup_steps
-    if weight_decay is not None:
-        compile_kwargs["weight_decay"] = weight_decay
-    if input_noise:
-        # Only when set: run.json files of runs without noise stay resumable.
-        compile_kwargs["input_noise"] = float(input_noise)
+    compile_kwargs = _recipe_kwargs(learning_rate, warmup_steps, weight_decay, input_noise)
     config = {
         "command": "train",
         "data_dir": os.path.abspath(data_dir),
@@ -563,14 +556,7 @@ def train_fm_run(
             f"Unknown sampling {sampling!r}; choose one of {', '.join(SAMPLING_METHODS)}."
         )
     model_kwargs = dict(model_kwargs or {})
-    compile_kwargs = {"learning_rate": learning_rate}
-    if warmup_steps is not None:
-        compile_kwargs["warmup_steps"] = warmup_steps
-    if weight_decay is not None:
-        compile_kwargs["weight_decay"] = weight_decay
-    if input_noise:
-        # Only when set: run.json files of runs without noise stay resumable.
-        compile_kwargs["input_noise"] = float(input_noise)
+    compile_kwargs = _recipe_kwargs(learning_rate, warmup_steps, weight_decay, input_noise)
     config = {
         "command": "train_fm",
         "data_dir": os.path.abspath(data_dir),
@@ -646,6 +632,20 @@ def train_fm_run(
         distribution=distribution,
         callbacks=[sampling_callback],
     )
+
+
+def _recipe_kwargs(learning_rate, warmup_steps, weight_decay, input_noise):
+    """The `compile` arguments of a run's recipe; unset ones are left out, so
+    the `run.json` of a run without them (e.g. from before `input_noise`)
+    still matches and resumes."""
+    kwargs = {"learning_rate": learning_rate}
+    if warmup_steps is not None:
+        kwargs["warmup_steps"] = warmup_steps
+    if weight_decay is not None:
+        kwargs["weight_decay"] = weight_decay
+    if input_noise:
+        kwargs["input_noise"] = float(input_noise)
+    return kwargs
 
 
 def _build_fm(datasets, n_steps_input, model_kwargs, compile_kwargs, loss):
