@@ -9,6 +9,7 @@ import pytest
 from layer_contract import to_numpy
 
 from keras_wavelit.losses import WaveletLoss
+from keras_wavelit.models import DEFAULT_INPUT_NOISE
 from keras_wavelit.models import NonFiniteGuard
 from keras_wavelit.models import WaveLiT
 from keras_wavelit.optimizers import WarmupExponentialDecay
@@ -386,9 +387,19 @@ def test_input_noise_is_sized_to_the_one_step_change_and_off_at_inference():
 
 def test_input_noise_trains_compiled_and_is_saved(tmp_path):
     x, y = data(n=2)
-    plain = tiny()
+    default = tiny()  # the "wavelit" recipe: input noise 0.1, adaptive warm-up
+    assert default.input_noise == DEFAULT_INPUT_NOISE == 0.1
+    assert default.input_noise_seed_generator is not None
+    assert schedule_of(default).warmup_steps == "auto"
+    plain = tiny(auto_compile=False)
+    plain.compile(recipe="paper")  # the paper's plain recipe, by name
     assert plain.input_noise == 0.0 and plain.input_noise_seed_generator is None
     assert plain.get_compile_config()["input_noise"] == 0.0
+    assert schedule_of(plain).warmup_steps == 5000
+    plain.compile(recipe="paper", input_noise=0.3, schedule="auto")  # explicit ones win
+    assert plain.input_noise == 0.3 and schedule_of(plain).warmup_steps == "auto"
+    with pytest.raises(ValueError, match="`recipe` must be one of"):
+        plain.compile(recipe="walrus")
     model = tiny(pyramid_levels=0)
     model.build(x.shape)
     model.compile(input_noise=0.2)  # after build: the seed's state is still tracked

@@ -167,8 +167,17 @@ def add_parser(subparsers):
         default=None,
         metavar="X",
         help="long-rollout stability (paper section 5): Gaussian noise on the input frames "
-        "during training, X times each sample's RMS one-step change per field; a WaveLiT only "
-        "(--dataset) (default: 0, off)",
+        "during training, X times each sample's RMS one-step change per field (default: the "
+        "recipe's with --dataset, 0.1 for 'wavelit' and 0 for 'paper'; 0 with --datasets)",
+    )
+    p.add_argument(
+        "--recipe",
+        choices=("wavelit", "paper"),  # keras_wavelit.models.RECIPES, without importing Keras
+        default=None,
+        help="training recipe of a WaveLiT (--dataset): 'wavelit' (default) is the paper's "
+        "(Appendix E) with a warm-up that adapts to the run and input noise 0.1 for "
+        "long-rollout stability; 'paper' is the paper's plain recipe (5,000 warm-up steps, "
+        "no input noise). --warmup-steps and --input-noise override it",
     )
     p.add_argument(
         "--detail-weight",
@@ -270,6 +279,11 @@ def _check_dataset_flags(args):
         raise CommandError("give --dataset NAME (a WaveLiT) or --datasets A,B,... (a WaveLiT-FM).")
     if args.dataset is not None and args.size == "10M":
         raise CommandError("--size 10M is the WaveLiT-FM preset: use it with --datasets.")
+    if args.datasets is not None and args.recipe is not None:
+        raise CommandError(
+            "--recipe applies to a WaveLiT (--dataset); a WaveLiT-FM takes --warmup-steps and "
+            "--input-noise instead."
+        )
 
 
 def _optimizer_settings(args, optimizer):
@@ -360,7 +374,8 @@ def run(args):
         overwrite=args.overwrite,
         check_finite=args.check_finite,
         distribution=distribution,
-        input_noise=args.input_noise or 0.0,
+        input_noise=args.input_noise,
+        recipe=args.recipe,
     )
     if distribution is None or distribution.is_chief:
         print(os.path.join(args.out, "model.keras"))

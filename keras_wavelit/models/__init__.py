@@ -1,5 +1,7 @@
 """Assembled WaveLiT models."""
 
+from keras_wavelit.models.recipe import DEFAULT_INPUT_NOISE
+from keras_wavelit.models.recipe import RECIPES
 from keras_wavelit.models.recipe import SCHEDULES
 from keras_wavelit.models.recipe import NonFiniteGuard
 from keras_wavelit.models.recipe import paper_compile_kwargs

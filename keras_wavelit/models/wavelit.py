@@ -23,6 +23,7 @@ from keras_wavelit.losses.wavelet_loss import WaveletLoss
 from keras_wavelit.models.recipe import SCHEDULES
 from keras_wavelit.models.recipe import NonFiniteGuard
 from keras_wavelit.models.recipe import paper_optimizer
+from keras_wavelit.models.recipe import recipe_defaults
 from keras_wavelit.models.recipe import steps_per_epoch_of
 from keras_wavelit.models.wavelit_backbone import WaveLiTBackbone
 from keras_wavelit.models.wavelit_backbone import check_architecture
@@ -108,9 +109,11 @@ class WaveLiT(keras.Model):
 
     Unless `auto_compile=False`, the model compiles itself with
     `compile()`: the paper's recipe (Appendix E) with a warm-up that adapts
-    to the run, a `WaveletLoss` with the model's own wavelet, levels and
-    boundary mode, the VRMSE metric, and a guard that stops training on a
-    non-finite loss and restores the last finite weights.
+    to the run, input noise for long-rollout stability (section 5; the
+    paper's plain recipe is `compile(recipe="paper")`), a `WaveletLoss`
+    with the model's own wavelet, levels and boundary mode, the VRMSE
+    metric, and a guard that stops training on a non-finite loss and
+    restores the last finite weights.
 
     Args:
         size: a preset name (`"1.2M"`, `"9.5M"`, see `WaveLiT.presets`) or
@@ -360,10 +363,17 @@ class WaveLiT(keras.Model):
         warmup_steps=None,
         weight_decay=None,
         guard_non_finite=True,
-        input_noise=0.0,
+        input_noise=None,
+        recipe="wavelit",
         **kwargs,
     ):
-        """Compiles the model; `"auto"` arguments give the paper's recipe.
+        """Compiles the model; `"auto"` arguments give the library's recipe.
+
+        The default `recipe="wavelit"` is the paper's recipe (Appendix E)
+        with an adaptive warm-up and input noise of 0.1 for long-rollout
+        stability (paper section 5; measured in `docs/evaluation.md`);
+        `recipe="paper"` is the paper's plain recipe (5,000 warm-up steps, no
+        input noise). Explicit arguments override the recipe's.
 
         Args:
             optimizer: `"auto"` (AdamW with warm-up and exponential decay,
@@ -373,11 +383,11 @@ class WaveLiT(keras.Model):
                 `wavelet_levels` and `boundary`) or any Keras loss.
             metrics: `"auto"` (`[VRMSE()]`) or a list of metrics.
             schedule: the learning-rate schedule of `optimizer="auto"`:
-                `"auto"` (default) warms up linearly over a tenth of the
+                `"auto"` (the `"wavelit"` recipe's) warms up linearly over a tenth of the
                 steps the first `fit` will run, at most 5,000 (the whole run
                 visibly trains, also when it is shorter than the paper's
-                warm-up); `"paper"` warms up over 5,000 steps as the paper
-                does. Both then decay by 0.99 every 2,000 steps.
+                warm-up); `"paper"` (the `"paper"` recipe's) warms up over
+                5,000 steps as the paper does. Both then decay by 0.99 every 2,000 steps.
             learning_rate: peak learning rate of `optimizer="auto"`.
                 Defaults to 1e-3.
             warmup_steps: int, a fixed warm-up length (overrides
@@ -400,14 +410,21 @@ class WaveLiT(keras.Model):
                 clean. With `predict_residual=True` the residual is added to
                 the perturbed last frame, so the model learns to undo the
                 perturbation. Inference is unaffected. Saved with the
-                compile configuration. Defaults to 0 (off, no cost).
+                compile configuration. Defaults to the recipe's: 0.1
+                (`DEFAULT_INPUT_NOISE`) for `"wavelit"`, 0 (off, no cost)
+                for `"paper"`.
+            recipe: `"wavelit"` (default) or `"paper"`: the defaults of
+                `schedule` and `input_noise` (see above and `RECIPES`).
             **kwargs: other `keras.Model.compile` arguments. `jit_compile`
                 applies to this session only: it is not saved, so a loaded
                 model uses the loading backend's default.
         """
+        defaults = recipe_defaults(recipe, "WaveLiT.compile")
+        if input_noise is None:
+            input_noise = defaults["input_noise"]
         recipe = getattr(self, "_recipe_arguments", {})
         if optimizer == "auto":
-            schedule = "auto" if schedule is None else schedule
+            schedule = defaults["schedule"] if schedule is None else schedule
             if schedule not in SCHEDULES:
                 raise ValueError(
                     f"WaveLiT.compile: `schedule` must be one of {SCHEDULES}, got {schedule!r}."
@@ -470,6 +487,8 @@ class WaveLiT(keras.Model):
     def compile_from_config(self, config):
         config = keras.saving.deserialize_keras_object(config)
         config.pop("jit_compile", None)
+        # Files saved before `input_noise` existed trained without it.
+        config.setdefault("input_noise", 0.0)
         self.compile(**config)
         if self.built and self.optimizer is not None:
             self.optimizer.build(self.trainable_variables)

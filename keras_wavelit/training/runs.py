@@ -331,9 +331,10 @@ def train_run(
     overwrite=False,
     check_finite=False,
     distribution=None,
-    input_noise=0.0,
+    input_noise=None,
+    recipe=None,
 ):
-    """Trains a `keras_wavelit.models.WaveLiT` with the paper's recipe (Appendix E).
+    """Trains a `keras_wavelit.models.WaveLiT` with the library's recipe.
 
     Args:
         data_dir: base directory of the data (`well_base_path`).
@@ -366,7 +367,11 @@ def train_run(
             process writes the run's files.
         input_noise: float >= 0, `WaveLiT.compile(input_noise=...)`:
             training-time input noise in units of each sample's one-step
-            change (paper section 5). Defaults to 0 (off).
+            change (paper section 5). Defaults to the recipe's (0.1 for
+            `"wavelit"`, 0 for `"paper"`).
+        recipe: `"wavelit"` or `"paper"`, `WaveLiT.compile(recipe=...)`.
+            Defaults to `"wavelit"` (the paper's recipe, Appendix E, with an
+            adaptive warm-up and input noise).
 
     Returns:
         `(model, history_dict)`; `run_dir/model.keras` holds the model.
@@ -385,7 +390,7 @@ def train_run(
     if model_kwargs.get("boundary", "auto") == "auto":
         # Periodic data (every boundary condition PERIODIC) wraps around.
         model_kwargs["boundary"] = boundary_mode(resolve_dataset_dir(data_dir, dataset))
-    compile_kwargs = _recipe_kwargs(learning_rate, warmup_steps, weight_decay, input_noise)
+    compile_kwargs = _recipe_kwargs(learning_rate, warmup_steps, weight_decay, input_noise, recipe)
     config = {
         "command": "train",
         "data_dir": os.path.abspath(data_dir),
@@ -556,7 +561,7 @@ def train_fm_run(
             f"Unknown sampling {sampling!r}; choose one of {', '.join(SAMPLING_METHODS)}."
         )
     model_kwargs = dict(model_kwargs or {})
-    compile_kwargs = _recipe_kwargs(learning_rate, warmup_steps, weight_decay, input_noise)
+    compile_kwargs = _recipe_kwargs(learning_rate, warmup_steps, weight_decay, input_noise or None)
     config = {
         "command": "train_fm",
         "data_dir": os.path.abspath(data_dir),
@@ -634,17 +639,19 @@ def train_fm_run(
     )
 
 
-def _recipe_kwargs(learning_rate, warmup_steps, weight_decay, input_noise):
-    """The `compile` arguments of a run's recipe; unset ones are left out, so
-    the `run.json` of a run without them (e.g. from before `input_noise`)
-    still matches and resumes."""
+def _recipe_kwargs(learning_rate, warmup_steps, weight_decay, input_noise, recipe=None):
+    """The `compile` arguments of a run's recipe; unset ones (None) are left
+    out, so the `run.json` of a run without them (e.g. from before
+    `input_noise`) still matches and resumes."""
     kwargs = {"learning_rate": learning_rate}
     if warmup_steps is not None:
         kwargs["warmup_steps"] = warmup_steps
     if weight_decay is not None:
         kwargs["weight_decay"] = weight_decay
-    if input_noise:
+    if input_noise is not None:
         kwargs["input_noise"] = float(input_noise)
+    if recipe is not None:
+        kwargs["recipe"] = recipe
     return kwargs
 
 
