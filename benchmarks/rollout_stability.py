@@ -7,7 +7,8 @@ Lipschitz constant (paper section 5). This script trains one WaveLiT per
 option on each embedded dataset, at the same compute, and measures what each
 option does to the one-step error and to the rollout:
 
-- ``plain``: the paper's recipe (``WaveLiT.compile()``), one-step training;
+- ``plain``: the paper's recipe with the adaptive warm-up and no input noise
+  (``WaveLiT.compile(input_noise=0)``), one-step training;
 - ``input_noise``: ``compile(input_noise=X)``, training inputs perturbed by X
   times each sample's RMS one-step change;
 - ``detail_weight``: ``WaveletLoss(detail_weight=Y)``, the detail subbands'
