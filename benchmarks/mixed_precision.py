@@ -10,8 +10,10 @@ under ``keras.config.set_dtype_policy("float32")`` and once under
 fixed random batch of 4 samples with 4 fields x 4 input steps at 64x64
 (``x: (4, 4, 64, 64, 4)``, ``y: (4, 1, 64, 64, 4)``, the batch of
 ``benchmarks/model_throughput.py``) through ``model.train_on_batch``. The
-step is compiled with XLA on JAX and TensorFlow (``jit_compile=True``, as in
-``model_throughput.py``) and runs eagerly on PyTorch. After each model's
+step compiles as ``wavelit train`` compiles it (Keras's ``jit_compile="auto"``):
+with XLA on JAX, as a ``tf.function`` without XLA on TensorFlow on a CPU
+(``--tf-jit xla``: with XLA, as in ``model_throughput.py``), eagerly on
+PyTorch. After each model's
 first step and ``--warmup`` untimed steps, the two models take turns for
 ``--steps`` timed steps each (float32, bfloat16, float32, ...), so a change
 of machine load hits both alike. Reported: the median step time of each,
@@ -73,7 +75,7 @@ DATA = {
 # ---------------------------------------------------------------------------
 # Worker: every measurement of one backend, in its own process.
 # ---------------------------------------------------------------------------
-def _build(policy, backend, **kwargs):
+def _build(policy, backend, tf_jit="auto", **kwargs):
     import keras
 
     from keras_wavelit.models import WaveLiT
@@ -84,8 +86,9 @@ def _build(policy, backend, **kwargs):
         model = WaveLiT(**kwargs)
     finally:
         keras.config.set_dtype_policy("float32")
-    if backend == "tensorflow":
-        # Keras's "auto" turns XLA off for TensorFlow on CPU-only machines.
+    if backend == "tensorflow" and tf_jit == "xla":
+        # Keras's "auto" (what `wavelit train` runs) turns XLA off for
+        # TensorFlow on CPU-only machines.
         model.jit_compile = True
     return model
 
@@ -99,7 +102,7 @@ def speed(args, backend):
     y = rng.standard_normal((BATCH, 1, r, r, FIELDS)).astype("float32")
     models, first = {}, {}
     for policy in POLICIES:
-        model = _build(policy, backend, size=args.size)
+        model = _build(policy, backend, args.tf_jit, size=args.size)
         model.build(x.shape)
         t0 = time.perf_counter()
         model.train_on_batch(x, y)
@@ -169,11 +172,11 @@ def accuracy(args, backend):
         runs.append(("float32", args.seed + 1))
     rows = []
     for policy, seed in runs:
-        model = _build(policy, backend, boundary=mode, seed=seed, **model_cfg)
+        model = _build(policy, backend, args.tf_jit, boundary=mode, seed=seed, **model_cfg)
         model(sample)
+        jit = model.jit_compile
         model.compile(learning_rate=args.learning_rate)
-        if backend == "tensorflow":
-            model.jit_compile = True
+        model.jit_compile = jit
         order = BatchOrder(len(x), args.accuracy_batch, args.accuracy_steps, seed)
         timing = train_wavelit(model, (x, c, y), order)
         vrmse = one_step_vrmse(model, test_windows)
@@ -218,11 +221,17 @@ def worker(args):
     limit_threads(backend, args.threads)
     from keras_wavelit.cli.precision import accelerator
 
-    out = {"backend": backend, "device": accelerator(), "threads": args.threads or "default"}
+    out = {
+        "backend": backend,
+        "device": accelerator(),
+        "threads": args.threads or "default",
+        "tf_jit": args.tf_jit if backend == "tensorflow" else None,
+    }
     out.update(bf16_support(backend))
     if not args.skip_speed:
         out["speed"] = speed(args, backend)
         out["load_after_speed"] = os.getloadavg()[0]
+        print(MARKER + json.dumps(out), flush=True)  # kept if the accuracy part fails
     if not args.skip_accuracy:
         out["accuracy"] = accuracy(args, backend)
     out["load_average"] = list(os.getloadavg())
@@ -245,7 +254,7 @@ def run_backend(args, argv, backend):
     deadline = t0 + args.timeout
     for line in proc.stdout:  # the worker's progress, live
         if line.startswith(MARKER):
-            result = json.loads(line[len(MARKER) :])
+            result = dict(result or {}, **json.loads(line[len(MARKER) :]))
         else:
             print("  " + line.rstrip(), flush=True)
         if time.perf_counter() > deadline:
@@ -257,7 +266,11 @@ def run_backend(args, argv, backend):
     err.close()
     wall = time.perf_counter() - t0
     if result is not None:
-        result.update(status="ok", wall_s=wall)
+        # "partial": the speed part finished, the accuracy part did not.
+        complete = proc.returncode == 0 and ("accuracy" in result or args.skip_accuracy)
+        result.update(status="ok" if complete else "partial", wall_s=wall)
+        if not complete:
+            result["stderr"] = stderr[-3000:]
         return result
     status = "timeout" if wall > args.timeout else "error"
     return {
@@ -285,7 +298,8 @@ def markdown(record):
         "",
         f"Median of {record['steps']} timed steps per policy (after {record['warmup']} warm-up "
         "steps, the two models alternating in one process); compile: first step minus the "
-        "median step. XLA on JAX and TensorFlow, eager PyTorch.",
+        "median step. XLA on JAX, TensorFlow as `--tf-jit` says (auto: tf.function "
+        "without XLA on a CPU), eager PyTorch.",
         "",
         "| backend | float32 step (s) | bfloat16 step (s) | speedup | float32 compile (s) "
         "| bfloat16 compile (s) | load after |",
@@ -363,6 +377,13 @@ def parse_args(argv=None):
     p.add_argument(
         "--threads", type=int, default=0, help="cap intra-op threads (0: library default)"
     )
+    p.add_argument(
+        "--tf-jit",
+        choices=("auto", "xla"),
+        default="auto",
+        help="TensorFlow: Keras's 'auto' (default; what `wavelit train` runs: no XLA on "
+        "a CPU-only machine) or 'xla' (jit_compile=True)",
+    )
     p.add_argument("--timeout", type=float, default=1800, help="seconds per backend")
     p.add_argument(
         "--work",
@@ -375,11 +396,33 @@ def parse_args(argv=None):
         action="store_true",
         help="merge into the existing record: a backend measured again replaces its result",
     )
+    p.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="write one record from these records (of single backends) and stop",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.quick:
         args.steps, args.warmup, args.accuracy_steps = 3, 1, 20
     return args
+
+
+def merge(args):
+    """One record from the records of runs of single backends (run one by one,
+    or side by side), in the order given."""
+    records = []
+    for path in args.merge:
+        with open(path) as f:
+            records.append(json.load(f))
+    record = dict(records[0])
+    record["results"] = [r for rec in records for r in rec["results"]]
+    record["runs"] = [run for rec in records for run in rec.get("runs", [])]
+    record["machines"] = [rec["machine"] for rec in records]
+    record["total_seconds"] = sum(rec.get("total_seconds", 0.0) for rec in records)
+    stem = "mixed_precision" + ("_quick" if args.quick else "")
+    write_record(args.out, stem, record, markdown(record))
 
 
 def main(argv=None):
@@ -391,6 +434,8 @@ def main(argv=None):
         )
     if args.worker:
         return worker(args)
+    if args.merge:
+        return merge(args)
     from keras_wavelit.cli.precision import cpu_has_avx512_bf16
 
     info = machine_info(keras_backend=False)

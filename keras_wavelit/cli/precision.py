@@ -4,8 +4,7 @@
 `WaveletLoss` and the ridge solve of the linear attention stay float32
 (`docs/design.md` §2.2). Whether it pays off depends on the backend and the
 device; `auto` turns it on only where `benchmarks/mixed_precision.py`
-measured a speedup (see `AUTO_RULE` and `docs/training.md`, "Mixed
-precision").
+measured a speedup (see `AUTO_RULE` and `docs/mixed_precision.md`).
 """
 
 import keras
@@ -135,7 +134,7 @@ def add_precision_args(parser):
         default="off",
         help="train in mixed_bfloat16 (weights, loss and ridge solve stay float32): "
         "'on', 'off' (float32, default), or 'auto' (on only where it measured faster: "
-        "see docs/training.md, 'Mixed precision')",
+        "see docs/mixed_precision.md)",
     )
     return parser
 
