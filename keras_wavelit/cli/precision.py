@@ -7,8 +7,6 @@ device; `auto` turns it on only where `benchmarks/mixed_precision.py`
 measured a speedup (see `AUTO_RULE` and `docs/mixed_precision.md`).
 """
 
-import keras
-
 #: The values of `--mixed-precision`.
 CHOICES = ("auto", "on", "off")
 
@@ -53,23 +51,9 @@ def cpu_has_avx512_bf16(cpuinfo="/proc/cpuinfo"):
 
 def accelerator():
     """The device the current Keras backend computes on: `"cpu"`, `"gpu"` or `"tpu"`."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
+    from keras_wavelit.config import device_platform
 
-        platform = jax.devices()[0].platform
-        return platform if platform in ("cpu", "tpu") else "gpu"
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        if tf.config.list_logical_devices("TPU"):
-            return "tpu"
-        return "gpu" if tf.config.list_logical_devices("GPU") else "cpu"
-    if backend == "torch":
-        import torch
-
-        return "gpu" if torch.cuda.is_available() else "cpu"
-    return "cpu"
+    return device_platform()
 
 
 def auto_policy(backend=None, device=None, avx512_bf16=None):
@@ -94,6 +78,8 @@ def auto_policy(backend=None, device=None, avx512_bf16=None):
     assert policy == "float32"
     ```
     """
+    import keras
+
     backend = keras.backend.backend() if backend is None else backend
     device = accelerator() if device is None else device
     where = f"{backend} on {device}"
@@ -189,6 +175,8 @@ def apply_precision(args, verbose=True):
     assert keras.config.dtype_policy().name == "float32"
     ```
     """
+    import keras
+
     policy, reason = resolve_precision(getattr(args, "mixed_precision", "off"))
     keras.config.set_dtype_policy(policy)
     if verbose:

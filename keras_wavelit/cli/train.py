@@ -10,6 +10,7 @@ from keras_wavelit.cli.common import add_loop_args
 from keras_wavelit.cli.common import add_run_args
 from keras_wavelit.cli.common import dataset_list
 from keras_wavelit.cli.common import positive
+from keras_wavelit.cli.precision import add_precision_args
 
 # Interrupted runs resume when the same command is run again.
 RESUMABLE = True
@@ -190,6 +191,7 @@ def add_parser(subparsers):
     )
     add_loop_args(p, epochs=10)
     add_run_args(p)
+    add_precision_args(p)
     p.add_argument(
         "--check-finite",
         action="store_true",
@@ -331,9 +333,11 @@ def run_fm(args, distribution):
 
 
 def run(args):
+    from keras_wavelit.cli.precision import apply_precision
     from keras_wavelit.training.runs import train_run
 
     _check_dataset_flags(args)
+    apply_precision(args, verbose=not args.quiet)
     if args.datasets is not None:
         fm_model_kwargs(args)  # flag errors before any distributed setup
         distribution = None
