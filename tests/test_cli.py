@@ -360,14 +360,19 @@ def test_stability_flags_reach_the_runs(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(runs, "finetune_run", lambda *a, **kw: seen.update(kw))
     monkeypatch.setattr(runs, "train_fm_run", lambda *a, **kw: seen.update(kw))
     base = ["train", "--data", "d", "--dataset", NAME, "--out", "o"]
-    assert main(base) == 0
-    assert seen["input_noise"] == 0.0 and seen["loss"] is None
+    assert main(base) == 0  # the recipe's own noise (WaveLiT.compile's default)
+    assert seen["input_noise"] is None and seen["recipe"] is None and seen["loss"] is None
+    assert main(base + ["--recipe", "paper"]) == 0
+    assert seen["recipe"] == "paper" and seen["input_noise"] is None
+    assert main(base + ["--recipe", "walrus"]) == 2  # argparse names the choices
     assert main(base + ["--input-noise", "0.1", "--detail-weight", "0.25"]) == 0
     assert seen["input_noise"] == 0.1 and seen["loss"] == {"detail_weight": 0.25}
     assert main(base + ["--input-noise", "-1"]) == 2  # argparse: must be >= 0
     fm = ["train", "--data", "d", "--datasets", f"{NAME},gray_scott_2d", "--out", "o"]
     assert main(fm + ["--input-noise", "0.1", "--detail-weight", "0.5"]) == 0
     assert seen["input_noise"] == 0.1 and seen["loss"] == {"detail_weight": 0.5}
+    assert main(fm + ["--recipe", "paper"]) == 1  # a WaveLiT-FM has no named recipes
+    assert "--recipe applies to a WaveLiT" in capsys.readouterr().err
     finetune = ["finetune", "--model", "m.keras", "--data", "d", "--dataset", NAME, "--out", "o"]
     assert main(finetune + ["--noise-std", "0.1"]) == 0 and seen["relative_noise"] is False
     assert main(finetune + ["--noise-std", "0.1", "--relative-noise"]) == 0
