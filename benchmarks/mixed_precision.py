@@ -136,24 +136,9 @@ def speed(args, backend):
 
 
 def one_step_vrmse(model, test_windows):
-    import numpy as np
+    from vs_well_baselines import evaluate_one_step
 
-    from keras_wavelit.evaluation import evaluate_rollout
-
-    x, c, y, seq = test_windows
-    result = evaluate_rollout(
-        model,
-        np.concatenate([x, y], axis=1),
-        n_steps_input=4,
-        n_steps=1,
-        constants=c,
-        denormalize=seq.denormalize,
-        windows=[("1:1", 1, 1)],
-        divergence_threshold=None,
-        field_names=seq.channel_names,
-        verbose=0,
-    )
-    return float(result.score("1:1", "vrmse", "mean"))
+    return float(evaluate_one_step(model, test_windows).score("1:1", "vrmse", "mean"))
 
 
 def accuracy(args, backend):

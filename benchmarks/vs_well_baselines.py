@@ -340,12 +340,12 @@ def train_wavelit(model, data, order, budget=None):
 # --------------------------------------------------------------------------- evaluation
 
 
-def evaluate(predictor, test_windows, test_trajectories, cfg):
-    """One-step VRMSE over test windows and rollout VRMSE, physical units."""
+def evaluate_one_step(predictor, test_windows):
+    """The one-step evaluation (window `"1:1"`) over test windows, physical units."""
     from keras_wavelit.evaluation import evaluate_rollout
 
     x, c, y, seq = test_windows
-    one_step = evaluate_rollout(
+    return evaluate_rollout(
         predictor,
         np.concatenate([x, y], axis=1),
         n_steps_input=4,
@@ -357,6 +357,14 @@ def evaluate(predictor, test_windows, test_trajectories, cfg):
         field_names=seq.channel_names,
         verbose=0,
     )
+
+
+def evaluate(predictor, test_windows, test_trajectories, cfg):
+    """One-step VRMSE over test windows and rollout VRMSE, physical units."""
+    from keras_wavelit.evaluation import evaluate_rollout
+
+    x = test_windows[0]
+    one_step = evaluate_one_step(predictor, test_windows)
     trajs, consts, tseq = test_trajectories
     n_steps = min(cfg["rollout_steps"], trajs.shape[1] - 4)
     rollout = evaluate_rollout(
