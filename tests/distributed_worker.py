@@ -176,7 +176,10 @@ def mirrored(out):
         # The recipe without global clipping: Keras 3.15.1 clips each
         # replica's gradient before the all-reduce under tf.distribute, so
         # clipped updates differ from one-device training by design.
-        return {"optimizer": keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4)}
+        return {
+            "optimizer": keras.optimizers.AdamW(learning_rate=1e-3, weight_decay=1e-4),
+            "input_noise": 0.0,
+        }
 
     keras.utils.set_random_seed(0)
     single, single_losses = _train(x, y, None, compile_kwargs=adamw())
