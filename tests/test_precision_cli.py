@@ -67,6 +67,11 @@ def test_auto_rule():
             )
             assert policy == expected, (backend, device, flag, reason)
             assert reason.startswith("auto: ") and backend in reason and device in reason
+    # The measured rule: PyTorch on a CPU with AVX512-BF16 only.
+    assert auto_policy("torch", "cpu", True)[0] == "mixed_bfloat16"
+    assert auto_policy("torch", "cpu", False)[0] == "float32"
+    assert auto_policy("jax", "cpu", True)[0] == "float32"
+    assert auto_policy("tensorflow", "cpu", True)[0] == "float32"
     # `on` and `off` ignore the machine.
     assert resolve_precision("on", "torch", "gpu", False)[0] == "mixed_bfloat16"
     assert resolve_precision("off", "jax", "cpu", True)[0] == "float32"
