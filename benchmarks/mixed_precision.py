@@ -204,11 +204,11 @@ def worker(args):
 
     backend = keras.backend.backend()
     limit_threads(backend, args.threads)
-    from keras_wavelit.cli.precision import accelerator
+    from keras_wavelit.config import device_platform
 
     out = {
         "backend": backend,
-        "device": accelerator(),
+        "device": device_platform(),
         "threads": args.threads or "default",
         "tf_jit": args.tf_jit if backend == "tensorflow" else None,
     }

@@ -54,19 +54,13 @@ def cpu_has_avx512_bf16(cpuinfo="/proc/cpuinfo"):
     return False
 
 
-def accelerator():
-    """The device the current Keras backend computes on: `"cpu"`, `"gpu"` or `"tpu"`."""
-    from keras_wavelit.config import device_platform
-
-    return device_platform()
-
-
 def auto_policy(backend=None, device=None, avx512_bf16=None):
     """The policy that `--mixed-precision auto` selects, and why.
 
     Args:
         backend: Keras backend name; defaults to the current one.
-        device: `"cpu"`, `"gpu"` or `"tpu"`; defaults to `accelerator()`.
+        device: `"cpu"`, `"gpu"` or `"tpu"`; defaults to
+            `keras_wavelit.config.device_platform()`.
         avx512_bf16: whether the CPU has AVX512-BF16; defaults to
             `cpu_has_avx512_bf16()`.
 
@@ -85,8 +79,10 @@ def auto_policy(backend=None, device=None, avx512_bf16=None):
     """
     import keras
 
+    from keras_wavelit.config import device_platform
+
     backend = keras.backend.backend() if backend is None else backend
-    device = accelerator() if device is None else device
+    device = device_platform() if device is None else device
     where = f"{backend} on {device}"
     if (backend, device) not in AUTO_RULE:
         return "float32", f"auto: no measured speedup for {where}"
