@@ -422,7 +422,8 @@ class WaveLiT(keras.Model):
         defaults = recipe_defaults(recipe, "WaveLiT.compile")
         if input_noise is None:
             input_noise = defaults["input_noise"]
-        recipe = getattr(self, "_recipe_arguments", {})
+        # Recipe settings given to the constructor (deprecated, release 0.1).
+        constructor = getattr(self, "_recipe_arguments", {})
         if optimizer == "auto":
             schedule = defaults["schedule"] if schedule is None else schedule
             if schedule not in SCHEDULES:
@@ -430,15 +431,15 @@ class WaveLiT(keras.Model):
                     f"WaveLiT.compile: `schedule` must be one of {SCHEDULES}, got {schedule!r}."
                 )
             if warmup_steps is None:
-                warmup_steps = recipe.get("warmup_steps")
+                warmup_steps = constructor.get("warmup_steps")
             if warmup_steps is None:
                 warmup_steps = "auto" if schedule == "auto" else PAPER_WARMUP_STEPS
             optimizer = paper_optimizer(
-                learning_rate=recipe.get("learning_rate", 1e-3)
+                learning_rate=constructor.get("learning_rate", 1e-3)
                 if learning_rate is None
                 else learning_rate,
                 warmup_steps=warmup_steps,
-                weight_decay=recipe.get("weight_decay", 1e-4)
+                weight_decay=constructor.get("weight_decay", 1e-4)
                 if weight_decay is None
                 else weight_decay,
             )
