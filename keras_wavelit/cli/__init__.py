@@ -160,8 +160,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     command = args.command
+    # Imported here: keras loads only once the backend is chosen.
+    from keras_wavelit.training.interrupt import ctrl_c_pending
+    from keras_wavelit.training.interrupt import watch_ctrl_c
+
     try:
-        return int(args.func(args) or 0)
+        with watch_ctrl_c():
+            status = int(args.func(args) or 0)
+            if ctrl_c_pending():  # pressed, but its KeyboardInterrupt was swallowed
+                raise KeyboardInterrupt
+        return status
     except KeyboardInterrupt:
         if command in RESUMABLE_COMMANDS:
             hint = "run the same command again to resume from the last finished epoch"

@@ -31,6 +31,7 @@ import numpy as np
 
 from keras_wavelit.training.callbacks import NaNGuard
 from keras_wavelit.training.callbacks import RunBackup
+from keras_wavelit.training.interrupt import StopOnCtrlC
 
 RUN_FILES = ("model.keras", "history.csv", "run.json", "last_good.weights.h5", "backup")
 
@@ -271,7 +272,8 @@ def _fit(model, run_dir, train, valid, config, epochs, steps_per_epoch, validati
     ]
     if chief:
         callbacks.insert(1, keras.callbacks.CSVLogger(history, append=True))
-    callbacks = extra + callbacks
+    # Last, so that an interrupted epoch's end is backed up first.
+    callbacks = extra + callbacks + [StopOnCtrlC()]
     # The run's file-backed guard stands in for a model's own in-memory one.
     own_guard = getattr(model, "guard_non_finite", None)
     if own_guard:

@@ -10,6 +10,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from keras_wavelit.training.interrupt import StopOnCtrlC
 from keras_wavelit.tuning.budget import ParameterCounter
 from keras_wavelit.tuning.budget import wavelit_argument_names
 from keras_wavelit.tuning.objectives import OBJECTIVES
@@ -366,6 +367,7 @@ class BudgetedHyperModel(keras_tuner.HyperModel):
         """`model.fit`, with the objective's callbacks first."""
         callbacks = self._callbacks() + list(kwargs.pop("callbacks", None) or [])
         callbacks.append(_RecordSize(self))
+        callbacks.append(StopOnCtrlC())
         kwargs["callbacks"] = callbacks
         return model.fit(*args, **kwargs)
 

@@ -1,0 +1,81 @@
+"""Ctrl-C that always stops training, even when its first `KeyboardInterrupt` is lost.
+
+Python turns Ctrl-C (SIGINT) into a `KeyboardInterrupt` raised wherever the
+main thread happens to be. When that is inside a garbage-collector callback
+or a `__del__` method (JAX and TensorFlow both register such callbacks), the
+exception is printed as "Exception ignored in ..." and dropped: training then
+runs on as if the key had never been pressed. `watch_ctrl_c` records every
+Ctrl-C in a flag as well, and `StopOnCtrlC` raises `KeyboardInterrupt` again
+at the next batch or epoch boundary when the flag is set, so an interrupted
+`wavelit train`, `finetune` or `tune` stops within one batch and resumes from
+its last finished epoch (`docs/design.md` §2.6).
+"""
+
+import contextlib
+import signal
+import threading
+
+import keras
+
+_PENDING = [False]
+
+
+def ctrl_c_pending():
+    """Whether Ctrl-C was pressed inside the current `watch_ctrl_c` block."""
+    return _PENDING[0]
+
+
+def _on_sigint(signum, frame):
+    _PENDING[0] = True
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def watch_ctrl_c():
+    """Records each Ctrl-C while the block runs (see `ctrl_c_pending`).
+
+    Ctrl-C still raises `KeyboardInterrupt` at once, as Python's own handler
+    does. The handler is installed only in the main thread and only where
+    SIGINT has Python's default handler: a process started with SIGINT
+    ignored (a job run in the background) or with a handler of its own
+    keeps it. The flag is cleared on entry and on exit.
+
+    Example:
+
+    ```python
+    from keras_wavelit.training.interrupt import StopOnCtrlC, watch_ctrl_c
+
+    with watch_ctrl_c():
+        model.fit(x, y, epochs=100, callbacks=[StopOnCtrlC()])
+    ```
+    """
+    install = threading.current_thread() is threading.main_thread() and signal.getsignal(
+        signal.SIGINT
+    ) in (signal.default_int_handler, signal.SIG_DFL)
+    previous = signal.signal(signal.SIGINT, _on_sigint) if install else None
+    _PENDING[0] = False
+    try:
+        yield
+    finally:
+        if install:
+            signal.signal(signal.SIGINT, previous)
+        _PENDING[0] = False
+
+
+class StopOnCtrlC(keras.callbacks.Callback):
+    """Raises `KeyboardInterrupt` at the next batch or epoch end after a Ctrl-C.
+
+    Does nothing unless Ctrl-C was pressed inside `watch_ctrl_c`; then the
+    interrupt reaches the caller even if its first `KeyboardInterrupt` was
+    swallowed. Put it last in the callback list so that callbacks saving
+    state at the end of an epoch (`RunBackup`) run first.
+    """
+
+    def _check(self, *args, **kwargs):
+        if _PENDING[0]:
+            raise KeyboardInterrupt("Ctrl-C")
+
+    on_train_batch_end = _check
+    on_test_batch_end = _check
+    on_predict_batch_end = _check
+    on_epoch_end = _check
