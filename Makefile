@@ -6,6 +6,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BACKENDS ?= jax tensorflow torch
 PYTEST_ARGS ?= --durations=15
+TEST_JOBS ?= 0
 EXTRAS ?= jax,tensorflow,torch,dev,well,sim,tune,viz
 VPY := $(VENV)/bin/python
 BENCH_VENV ?= .venv-bench
@@ -32,14 +33,10 @@ $(VENV)/.installed: pyproject.toml requirements/constraints.txt
 	fi
 	touch $@
 
+# One process per backend (Keras reads KERAS_BACKEND once); they run side by
+# side on a machine with several cores (TEST_JOBS=1: one after the other).
 test: venv
-	@status=0; failed=""; \
-	for b in $(BACKENDS); do \
-	  echo "=== KERAS_BACKEND=$$b"; \
-	  KERAS_BACKEND=$$b $(VPY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS) || { status=1; failed="$$failed $$b"; }; \
-	done; \
-	if [ $$status -ne 0 ]; then echo "FAILED on backend(s):$$failed"; else echo "all backends passed: $(BACKENDS)"; fi; \
-	exit $$status
+	$(VPY) tests/run_backends.py --backends "$(BACKENDS)" --jobs $(TEST_JOBS) -- $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -209,7 +209,9 @@ def multihost(argv):
     """One process of a multi-process data-parallel job on the CLI flags."""
     import faulthandler
 
-    faulthandler.dump_traceback_later(150, exit=True)
+    # A hang detector, not a timer: well under the parent's HARD_TIMEOUT (420 s)
+    # yet long enough for a machine busy with other work.
+    faulthandler.dump_traceback_later(360, exit=True)
     from keras_wavelit.distributed import cli
 
     parser = argparse.ArgumentParser()

@@ -42,7 +42,11 @@ ATOL = 1e-5
 def _env(**extra):
     env = dict(os.environ)
     for k in list(env):
-        if k.startswith("KERAS_DISTRIBUTION_") or k == "XLA_FLAGS":
+        # The suite's shared XLA cache holds single-device programs; the
+        # multi-device workers compile their own.
+        if k == "XLA_FLAGS" or k.startswith(
+            ("KERAS_DISTRIBUTION_", "JAX_COMPILATION_CACHE", "JAX_PERSISTENT_CACHE")
+        ):
             del env[k]
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
