@@ -38,10 +38,11 @@ are written for (0.3.0).
     python benchmarks/vs_well_baselines.py                  # equal steps, all datasets
     python benchmarks/vs_well_baselines.py --budget-seconds 120   # equal time
 
-Writes ``benchmarks/results/vs_well_baselines[_quick|_budget].{md,json,png}``.
+Writes ``benchmarks/results/vs_well_baselines[_quick][_budget<seconds>].{md,json,png}``.
 """
 
 import argparse
+import json
 import math
 import os
 import sys
@@ -59,6 +60,9 @@ from records import write_record  # noqa: E402
 DATASETS = ("acoustic_scattering_2d", "gray_scott_2d", "kolmogorov_2d")
 BASELINES = ("UNetClassic", "UNetConvNext", "FNO", "TFNO")
 WINDOWS = (("1:1", 1, 1), ("6:12", 6, 12), ("13:30", 13, 30))
+# Points of the time-vs-VRMSE curve of a budgeted run, as fractions of the
+# budget (the end of the budget is always one).
+CURVE_FRACTIONS = (0.1, 0.2, 0.35, 0.5, 0.75)
 
 SETTINGS = {
     # Full default: 64x64, 4 -> 1, batch 4.
@@ -241,31 +245,71 @@ class BatchOrder:
 
 
 class StepTimer:
-    """Wall time per optimizer step; stops at a wall-clock budget if given."""
+    """Training wall time per optimizer step; stops at a wall-clock budget if given.
 
-    def __init__(self, budget_seconds=None):
+    With ``checkpoints`` (training seconds) and ``evaluate`` (a function of no
+    arguments returning a one-step VRMSE), the model is evaluated when the
+    training time first passes each checkpoint and once more at the end; the
+    clock is paused while it evaluates, so ``train_seconds`` and the budget
+    count training only. ``curve`` holds ``{"seconds", "steps", "vrmse"}``.
+    """
+
+    def __init__(self, budget_seconds=None, checkpoints=(), evaluate=None):
         self.budget = budget_seconds
+        self.checkpoints = sorted(checkpoints) if evaluate else []
+        self.evaluate = evaluate
+        self.curve = []
         self.start = None
+        self.paused = 0.0
         self.ends = []
 
     def begin(self):
         self.start = time.perf_counter()
 
+    def elapsed(self):
+        return time.perf_counter() - self.start - self.paused
+
+    def checkpoint(self, mark):
+        """Evaluates now, off the clock, and adds a point to `curve`."""
+        seconds = self.elapsed()
+        t0 = time.perf_counter()
+        self.curve.append(
+            {
+                "mark": mark,
+                "seconds": seconds,
+                "steps": len(self.ends),
+                "vrmse": float(self.evaluate()),
+            }
+        )
+        self.paused += time.perf_counter() - t0
+
     def step_done(self):
-        self.ends.append(time.perf_counter())
-        return self.budget is not None and self.ends[-1] - self.start >= self.budget
+        self.ends.append(self.elapsed())
+        # One point per step end: when a step (the first, compiling one) passes
+        # several checkpoints, the point belongs to the last of them.
+        mark = None
+        while self.checkpoints and self.ends[-1] >= self.checkpoints[0]:
+            mark = self.checkpoints.pop(0)
+        if mark is not None:
+            self.checkpoint(mark)
+        return self.budget is not None and self.ends[-1] >= self.budget
 
     def summary(self):
-        total = self.ends[-1] - self.start if self.ends else 0.0
+        if self.evaluate and (not self.curve or self.curve[-1]["steps"] != len(self.ends)):
+            self.checkpoint(None)
+        total = self.ends[-1] if self.ends else 0.0
         steps = len(self.ends)
         # Steps per second after the first (compiling) step.
         rate = (steps - 1) / (self.ends[-1] - self.ends[0]) if steps > 1 else float("nan")
-        return {
+        out = {
             "steps": steps,
             "train_seconds": total,
-            "first_step_seconds": self.ends[0] - self.start if steps else None,
+            "first_step_seconds": self.ends[0] if steps else None,
             "steps_per_second": rate,
         }
+        if self.evaluate:
+            out["curve"] = self.curve
+        return out
 
 
 def schedule_for(cfg):
@@ -276,14 +320,24 @@ def schedule_for(cfg):
     )
 
 
-def train_baseline(net, data, order, cfg, budget=None, log_every=50):
+def train_baseline(
+    net, data, order, cfg, budget=None, log_every=50, checkpoints=(), curve_windows=None
+):
+    """Trains a Well baseline on `order`'s batches; `curve_windows`: test windows
+    for the one-step VRMSE at `checkpoints` (training seconds, see `StepTimer`)."""
     import torch
 
     x, c, y = data
     step_model = WellBaselineStep(net)
     schedule = schedule_for(cfg)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg["learning_rate"], weight_decay=1e-4)
-    timer = StepTimer(budget)
+
+    def one_step_vrmse():
+        score = evaluate_one_step(step_model, curve_windows).score("1:1", "vrmse", "mean")
+        net.train()
+        return score
+
+    timer = StepTimer(budget, checkpoints, one_step_vrmse if curve_windows else None)
     net.train()
     losses = []
     timer.begin()
@@ -307,10 +361,34 @@ def train_baseline(net, data, order, cfg, budget=None, log_every=50):
     return out
 
 
-def train_wavelit(model, data, order, budget=None):
+def train_wavelit(model, data, order, budget=None, checkpoints=(), curve_windows=None):
+    """Trains a compiled Keras model with `fit` on `order`'s batches; with
+    `curve_windows`, its one-step VRMSE at `checkpoints` (training seconds) is
+    measured with the weights its final evaluation uses (the EMA ones when the
+    optimizer keeps an EMA)."""
     import keras
 
     x, c, y = data
+
+    evaluator = []
+
+    def one_step_vrmse():
+        # Scored on a copy of the model, so that the training model's buffers
+        # (which JAX's jitted loop owns and donates) are never touched.
+        if keras.backend.backend() == "jax":
+            model.jax_state_sync()  # the variables lag the jitted loop's state
+        values = {id(v): keras.ops.convert_to_numpy(v) for v in model.weights}
+        opt = model.optimizer
+        if getattr(opt, "use_ema", False):  # the weights the final evaluation uses
+            for v in model.trainable_variables:
+                average = opt._model_variables_moving_average[opt._get_variable_index(v)]
+                values[id(v)] = keras.ops.convert_to_numpy(average)
+        if not evaluator:
+            copy = model.__class__.from_config(model.get_config())
+            copy(x[:1] if c is None else {"fields": x[:1], "constants": c[:1]})
+            evaluator.append(copy)
+        evaluator[0].set_weights([values[id(v)] for v in model.weights])
+        return evaluate_one_step(evaluator[0], curve_windows).score("1:1", "vrmse", "mean")
 
     class Batches(keras.utils.PyDataset):
         def __len__(self):
@@ -321,7 +399,7 @@ def train_wavelit(model, data, order, budget=None):
             inputs = x[idx] if c is None else {"fields": x[idx], "constants": c[idx]}
             return inputs, y[idx]
 
-    timer = StepTimer(budget)
+    timer = StepTimer(budget, checkpoints, one_step_vrmse if curve_windows else None)
 
     class Timing(keras.callbacks.Callback):
         def on_train_begin(self, logs=None):
@@ -425,7 +503,7 @@ def markdown(result):
         else f"equal steps ({cfg['steps']} optimizer steps per model)"
     )
     lines = [
-        "# WaveLiT-1.2M against The Well's baselines",
+        "# WaveLiT against The Well's baselines",
         "",
         f"Protocol: {mode}, batch {cfg['batch_size']}, {cfg['resolution']}x{cfg['resolution']}, "
         f"4 input steps -> 1; AdamW, peak learning rate {cfg['learning_rate']}, warm-up "
@@ -462,6 +540,26 @@ def markdown(result):
                 f"| {r['steps_per_second']:.2f} |"
             )
         lines.append("")
+        curves = {n: r["curve"] for n, r in rows.items() if r.get("curve")}
+        if curves:
+            marks = [result["budget_seconds"] * f for f in CURVE_FRACTIONS]
+            lines += [
+                "One-step VRMSE (test mean) at the first step end after this much training "
+                "time (compilation included, evaluation excluded; — : the first, compiling "
+                "step had not ended):",
+                "",
+                "| model | " + " | ".join(f"{m:.0f} s" for m in marks) + " | end |",
+                "|---|" + "---|" * (len(marks) + 1),
+            ]
+            for name, points in curves.items():
+                cells = []
+                for m in marks:
+                    # "—": the model's first (compiling) step was still running.
+                    hit = [p for p in points if p.get("mark") is not None and p["mark"] == m]
+                    cells.append(fmt(hit[0]["vrmse"], 3) if hit else "—")
+                cells.append(fmt(points[-1]["vrmse"], 3))
+                lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append("")
     rerun = (
         f"KERAS_BACKEND={result['machine']['keras_backend']} "
         "python benchmarks/vs_well_baselines.py" + (" --quick" if result["quick"] else "")
@@ -484,7 +582,11 @@ def plot(result, path):
     import matplotlib.pyplot as plt
 
     datasets = list(result["datasets"])
-    fig, axes = plt.subplots(2, len(datasets), figsize=(4.6 * len(datasets), 7.5), squeeze=False)
+    with_curves = any(r.get("curve") for rows in result["datasets"].values() for r in rows.values())
+    n_rows = 3 if with_curves else 2
+    fig, axes = plt.subplots(
+        n_rows, len(datasets), figsize=(4.6 * len(datasets), 3.75 * n_rows), squeeze=False
+    )
     for j, dataset in enumerate(datasets):
         rows = result["datasets"][dataset]
         names = list(rows)
@@ -507,6 +609,23 @@ def plot(result, path):
         ax.grid(alpha=0.3)
         if j == 0:
             ax.legend(fontsize=7)
+        if not with_curves:
+            continue
+        ax = axes[2, j]
+        for n in names:
+            points = rows[n].get("curve") or []
+            ax.plot(
+                [p["seconds"] for p in points],
+                [p["vrmse"] for p in points],
+                marker="o",
+                ms=3,
+                label=n,
+                lw=2 if n.startswith("WaveLiT") else 1,
+            )
+        ax.set_yscale("log")
+        ax.set_xlabel("training seconds (compilation included)")
+        ax.set_ylabel("one-step VRMSE (test mean)")
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -567,33 +686,47 @@ def run_dataset(dataset, args, cfg, budget):
     )
 
     rows = {}
-    # WaveLiT-1.2M with the paper's recipe (AdamW, warm-up + x0.99 decay, clip 1.0, EMA,
-    # WaveletLoss).
-    keras.utils.set_random_seed(args.seed)
-    # `mode`: the boundary mode the data declares (periodic systems wrap
-    # around), as `wavelit train` picks it; the baselines have no such switch.
-    wavelit = WaveLiT(
-        size="1.2M", mode=mode, learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"]
+    # With a budget, every model's one-step VRMSE on the test windows at these
+    # training times (off the clock) gives its time-vs-VRMSE curve.
+    curve = dict(
+        checkpoints=[budget * f for f in CURVE_FRACTIONS] if budget else (),
+        curve_windows=test_windows if budget else None,
     )
-    sample = x[:1] if c is None else {"fields": x[:1], "constants": c[:1]}
-    wavelit(sample)
-    target = int(sum(np.prod(v.shape) for v in wavelit.trainable_weights))
-    print(f"  WaveLiT-1.2M: {target:,} trainable parameters, mode={mode!r}", flush=True)
-    t = train_wavelit(wavelit, (x, c, y), order, budget)
-    rows["WaveLiT-1.2M"] = dict(
-        params=target, mode=mode, **t, **evaluate(wavelit, test_windows, test_trajectories, cfg)
-    )
-    print(
-        "  ",
-        {k: v for k, v in rows["WaveLiT-1.2M"].items() if k != "rollout_per_step_median"},
-        flush=True,
-    )
+    target = None
+    for label, arch in args.wavelit:
+        # The library's default recipe (AdamW, warm-up + x0.99 decay, clip 1.0,
+        # EMA, WaveletLoss, input noise). `mode`: the boundary mode the data
+        # declares (periodic systems wrap around), as `wavelit train` picks it;
+        # the baselines have no such switch.
+        keras.utils.set_random_seed(args.seed)
+        wavelit = WaveLiT(boundary=mode, **arch)
+        wavelit.compile(learning_rate=cfg["learning_rate"], warmup_steps=cfg["warmup_steps"])
+        sample = x[:1] if c is None else {"fields": x[:1], "constants": c[:1]}
+        wavelit(sample)
+        params = int(sum(np.prod(v.shape) for v in wavelit.trainable_weights))
+        # The baselines are sized to the first WaveLiT.
+        target = target or params
+        print(f"  {label}: {params:,} trainable parameters, mode={mode!r}", flush=True)
+        t = train_wavelit(wavelit, (x, c, y), order, budget, **curve)
+        rows[label] = dict(
+            params=params,
+            mode=mode,
+            config=arch,
+            **t,
+            **evaluate(wavelit, test_windows, test_trajectories, cfg),
+        )
+        print(
+            "  ",
+            {k: v for k, v in rows[label].items() if k != "rollout_per_step_median"},
+            flush=True,
+        )
+        del wavelit
 
     dim_in = 4 * n_channels + n_const
     for name in args.baselines:
         net, width, params = sized_baseline(name, dim_in, n_channels, cfg["resolution"], target)
         print(f"  {name} (width {width}): {params:,} trainable parameters", flush=True)
-        t = train_baseline(net, (x, c, y), order, cfg, budget)
+        t = train_baseline(net, (x, c, y), order, cfg, budget, **curve)
         rows[name] = dict(
             params=params,
             width=width,
@@ -609,6 +742,24 @@ def run_dataset(dataset, args, cfg, budget):
     return rows
 
 
+def wavelit_spec(text):
+    """`(label, WaveLiT arguments)` from a preset name or a JSON object."""
+    from keras_wavelit.models.wavelit_presets import WAVELIT_PRESETS
+
+    if text in WAVELIT_PRESETS:
+        return f"WaveLiT-{text}", {"size": text}
+    try:
+        arch = json.loads(text)
+    except json.JSONDecodeError:
+        arch = None
+    if not isinstance(arch, dict):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is neither a preset ({', '.join(WAVELIT_PRESETS)}) nor a JSON object"
+        )
+    label = "WaveLiT(" + ", ".join(f"{k}={v}" for k, v in arch.items()) + ")"
+    return label, arch
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -619,6 +770,14 @@ def main(argv=None):
     )
     parser.add_argument(
         "--quick", action="store_true", help="smoke run of every code path (< 5 minutes)"
+    )
+    parser.add_argument(
+        "--wavelit",
+        action="append",
+        type=wavelit_spec,
+        help="a WaveLiT to train: a preset name (default: 1.2M) or a JSON object of "
+        'WaveLiT arguments, e.g. \'{"dim": 128, "depth": 5}\'; repeat to compare several '
+        "(the baselines are sized to the first)",
     )
     parser.add_argument(
         "--steps", type=int, help="optimizer steps per model (overrides the setting)"
@@ -635,6 +794,7 @@ def main(argv=None):
     parser.add_argument("--work", default=os.path.join(HERE, "results", "raw", "vs_well_baselines"))
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
+    args.wavelit = args.wavelit or [wavelit_spec("1.2M")]
     args.datasets = [d for d in args.datasets.split(",") if d]
     args.baselines = [b for b in args.baselines.split(",") if b]
     for b in args.baselines:
@@ -674,7 +834,7 @@ def main(argv=None):
     stem = (
         "vs_well_baselines"
         + ("_quick" if args.quick else "")
-        + ("_budget" if args.budget_seconds else "")
+        + (f"_budget{args.budget_seconds:g}" if args.budget_seconds else "")
     )
     result["plot"] = os.path.join("benchmarks", "results", stem + ".png")
     plot(result, os.path.join(args.out, stem + ".png"))
