@@ -568,6 +568,15 @@ def markdown(result):
         rerun += f" --threads {result['threads']}"
     if result["budget_seconds"]:
         rerun += f" --budget-seconds {result['budget_seconds']:g}"
+    first = next(iter(result["datasets"].values()), {})
+    baselines = [n for n, r in first.items() if "config" not in r and not n.startswith("WaveLiT")]
+    if baselines != list(BASELINES):
+        rerun += " --baselines " + ",".join(baselines)
+    configs = [r["config"] for r in first.values() if "config" in r]
+    if configs and configs != [{"size": "1.2M"}]:
+        for config in configs:
+            spec = config["size"] if list(config) == ["size"] else json.dumps(config)
+            rerun += f" --wavelit '{spec}'"
     lines += [
         f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `{rerun}`.",
         "Bold: best in the column. Plot: `" + result["plot"] + "`." if result.get("plot") else "",
@@ -608,7 +617,8 @@ def plot(result, path):
         ax.set_ylabel("VRMSE (median over trajectories)")
         ax.grid(alpha=0.3)
         if j == 0:
-            ax.legend(fontsize=7)
+            handles, labels = ax.get_legend_handles_labels()
+            fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 3), fontsize=8)
         if not with_curves:
             continue
         ax = axes[2, j]
@@ -626,7 +636,7 @@ def plot(result, path):
         ax.set_xlabel("training seconds (compilation included)")
         ax.set_ylabel("one-step VRMSE (test mean)")
         ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
@@ -756,8 +766,22 @@ def wavelit_spec(text):
         raise argparse.ArgumentTypeError(
             f"{text!r} is neither a preset ({', '.join(WAVELIT_PRESETS)}) nor a JSON object"
         )
-    label = "WaveLiT(" + ", ".join(f"{k}={v}" for k, v in arch.items()) + ")"
-    return label, arch
+    return wavelit_label(arch), arch
+
+
+# Short names of WaveLiT arguments in the labels of configurations.
+_SHORT = {"dim": "d", "depth": "x", "num_heads": "h", "pyramid_levels": "p", "wavelet_levels": "L"}
+
+
+def wavelit_label(arch):
+    """A short label: "WaveLiT-1.2M" or e.g. "WaveLiT d128 x5 h1 p0 L2"."""
+    if list(arch) == ["size"]:
+        return f"WaveLiT-{arch['size']}"
+    parts = [
+        f"{_SHORT[k]}{v}" if k in _SHORT else (v if k == "wavelet" else f"{k}={v}")
+        for k, v in arch.items()
+    ]
+    return "WaveLiT " + " ".join(str(p) for p in parts)
 
 
 def main(argv=None):

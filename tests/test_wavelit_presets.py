@@ -16,7 +16,7 @@ def test_preset_parameter_counts(size):
     model.build((None, 4, 64, 64, 4))
     n = model.count_params()
     assert n == WAVELIT_PRESETS[size]["metadata"]["params"]
-    target = float(size[:-1]) * 1e6
+    target = float(size.split("M")[0]) * 1e6  # "1.2M", "1.2M-fast": 1.2e6
     assert abs(n - target) / target < 0.05, n
     assert n == sum(int(np.prod(v.shape)) for v in model.trainable_variables)
 
@@ -35,9 +35,8 @@ def test_one_source_of_truth():
 def test_from_preset_overrides_and_files(tmp_path):
     model = WaveLiT.from_preset("9.5M", depth=1, auto_compile=False)
     assert (model.dim, model.depth, model.num_heads, model.size) == (256, 1, 8, "9.5M")
-    with pytest.raises(
-        ValueError, match=r"Unknown WaveLiT preset '3M'; presets are \['1.2M', '9.5M'\]"
-    ):
+    presets = r"presets are \['1.2M', '1.2M-fast', '9.5M'\]"
+    with pytest.raises(ValueError, match=r"Unknown WaveLiT preset '3M'; " + presets):
         WaveLiT.from_preset("3M")
     small = WaveLiT(dim=16, depth=1, num_heads=2, auto_compile=False)
     x = np.zeros((1, 2, 16, 16, 1), "float32")

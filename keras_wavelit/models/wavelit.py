@@ -116,7 +116,7 @@ class WaveLiT(keras.Model):
     restores the last finite weights.
 
     Args:
-        size: a preset name (`"1.2M"`, `"9.5M"`, see `WaveLiT.presets`) or
+        size: a preset name (`"1.2M"`, `"1.2M-fast"`, `"9.5M"`, see `WaveLiT.presets`) or
             None for the `"1.2M"` architecture; explicit arguments override
             the preset's `dim`, `depth`, `num_heads`, `pyramid_levels` and
             `wavelet_levels`.
@@ -320,7 +320,7 @@ class WaveLiT(keras.Model):
         """A WaveLiT with a preset's architecture, or a saved `.keras` model.
 
         Args:
-            preset: a preset name (`"1.2M"`, `"9.5M"`; see
+            preset: a preset name (`"1.2M"`, `"1.2M-fast"`, `"9.5M"`; see
                 `WaveLiT.presets`) or the path of a `.keras` file.
             **kwargs: constructor arguments overriding the preset (not
                 allowed with a file).
