@@ -678,6 +678,10 @@ def prepare_dataset(dataset, work, cfg, seed, verbose=1):
     return data_dir, train, test_windows, test_trajectories, mode
 
 
+def print_row(row):
+    print("  ", {k: v for k, v in row.items() if k != "rollout_per_step_median"}, flush=True)
+
+
 def run_dataset(dataset, args, cfg, budget):
     import keras
 
@@ -725,11 +729,7 @@ def run_dataset(dataset, args, cfg, budget):
             **t,
             **evaluate(wavelit, test_windows, test_trajectories, cfg),
         )
-        print(
-            "  ",
-            {k: v for k, v in rows[label].items() if k != "rollout_per_step_median"},
-            flush=True,
-        )
+        print_row(rows[label])
         del wavelit
 
     dim_in = 4 * n_channels + n_const
@@ -743,11 +743,7 @@ def run_dataset(dataset, args, cfg, budget):
             **t,
             **evaluate(WellBaselineStep(net), test_windows, test_trajectories, cfg),
         )
-        print(
-            "  ",
-            {k: v for k, v in rows[name].items() if k != "rollout_per_step_median"},
-            flush=True,
-        )
+        print_row(rows[name])
         del net
     return rows
 
