@@ -8,7 +8,7 @@ runs on as if the key had never been pressed. `watch_ctrl_c` records every
 Ctrl-C in a flag as well, and `StopOnCtrlC` raises `KeyboardInterrupt` again
 at the next batch or epoch boundary when the flag is set, so an interrupted
 `wavelit train`, `finetune` or `tune` stops within one batch and resumes from
-its last finished epoch (`docs/design.md` §2.6).
+its last finished epoch (`docs/training.md`, "Runs that survive interruption").
 """
 
 import contextlib
