@@ -43,10 +43,15 @@ def watch_ctrl_c():
     Example:
 
     ```python
-    from keras_wavelit.training.interrupt import StopOnCtrlC, watch_ctrl_c
+    import keras
+    import numpy as np
+    from keras_wavelit.training import StopOnCtrlC, watch_ctrl_c
 
-    with watch_ctrl_c():
-        model.fit(x, y, epochs=100, callbacks=[StopOnCtrlC()])
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.zeros((8, 3), "float32")
+    with watch_ctrl_c():  # Ctrl-C now stops `fit` within one batch
+        model.fit(x, x[:, :1], epochs=2, callbacks=[StopOnCtrlC()], verbose=0)
     ```
     """
     install = threading.current_thread() is threading.main_thread() and signal.getsignal(
