@@ -1,11 +1,12 @@
-"""Rollout (inference) throughput of WaveLiT-1.2M against The Well's FNO and U-Net.
+"""Rollout (inference) throughput of the WaveLiT presets against The Well's FNO and U-Net.
 
 An autoregressive rollout is what a trained surrogate is used for: predict a
 frame, shift the input window, predict the next. This benchmark times
 ``WaveLiT.rollout`` (the compiled predict function once per step, with the
 window shifted on the host, as ``wavelit evaluate`` and users run it) for the
-``1.2M`` preset and The Well's ``FNO`` and ``UNetClassic`` from
-``the_well.benchmark.models`` sized to the same trainable parameter count
+presets given (``--presets``, default ``1.2M`` and ``1.2M-fast``) and The
+Well's ``FNO`` and ``UNetClassic`` from ``the_well.benchmark.models`` sized to
+the first preset's trainable parameter count
 (``vs_well_baselines.sized_baseline``), on the same random window
 ``(batch, 4 input steps, R, R, 4 fields)``. The baselines run a plain PyTorch
 loop under ``torch.no_grad()`` with the window shifted on the device (tensor
@@ -67,14 +68,14 @@ def _time_rollouts(rollout, frames, warmup, repeats):
 
 
 def measure_wavelit(args):
-    """In a process whose KERAS_BACKEND is set: WaveLiT-1.2M rollouts."""
+    """In a process whose KERAS_BACKEND is set: rollouts of the preset `args.model`."""
     import keras
 
     from keras_wavelit.models import WaveLiT
 
     x0 = _window(args.batch, args.resolution)
     keras.utils.set_random_seed(0)
-    model = WaveLiT(size="1.2M")
+    model = WaveLiT(size=args.model[len("WaveLiT-") :])
     model(x0[:1])
     params = int(sum(int(keras.ops.size(w)) for w in model.trainable_weights))
     first, times = _time_rollouts(
@@ -84,7 +85,7 @@ def measure_wavelit(args):
 
 
 def measure_baseline(args):
-    """The Well's `args.model` (PyTorch) sized to WaveLiT-1.2M's parameter count."""
+    """The Well's `args.model` (PyTorch) sized to `args.target_params` parameters."""
     import torch
     from vs_well_baselines import WellBaselineStep
     from vs_well_baselines import sized_baseline
@@ -111,7 +112,7 @@ def measure_baseline(args):
 
 
 def worker(args):
-    if args.model == "WaveLiT-1.2M":
+    if args.model.startswith("WaveLiT-"):
         r = measure_wavelit(args)
     else:
         import torch
@@ -163,7 +164,7 @@ def run_one(model, backend, resolution, args, target_params=None):
 def markdown(result):
     s = result["settings"]
     lines = [
-        "# Rollout throughput: WaveLiT-1.2M against The Well's FNO and U-Net",
+        "# Rollout throughput: WaveLiT against The Well's FNO and U-Net",
         "",
         f"Rollouts of {s['frames']} frames from a window of batch {s['batch']}, {T_IN} input "
         f"steps, {N_FIELDS} fields; median of {s['repeats']} rollouts after a {s['warmup']}-frame "
@@ -174,11 +175,12 @@ def markdown(result):
         machine_line(result["machine"]),
         "",
         "| resolution | model | runs on | params | first rollout s | median s | frames/s | "
-        "vs WaveLiT (best backend) |",
+        "vs first WaveLiT (best backend) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for res, rows in result["resolutions"].items():
-        ok = [r for r in rows if r["status"] == "ok" and r["model"] == "WaveLiT-1.2M"]
+        first = rows[0]["model"]  # ratios against the first preset on its best backend
+        ok = [r for r in rows if r["status"] == "ok" and r["model"] == first]
         best = max((r["frames_per_s"] for r in ok), default=None)
         for r in rows:
             if r["status"] != "ok":
@@ -201,6 +203,7 @@ def markdown(result):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--resolutions", default="64,128")
+    parser.add_argument("--presets", default="1.2M,1.2M-fast", help="WaveLiT presets")
     parser.add_argument("--backends", default="jax,torch", help="Keras backends for WaveLiT")
     parser.add_argument("--baselines", default="FNO,UNetClassic")
     parser.add_argument("--batch", type=int, default=4)
@@ -224,6 +227,7 @@ def main(argv=None):
         args.resolutions, args.frames, args.repeats = "64", 4, 1
     resolutions = [int(r) for r in args.resolutions.split(",") if r]
     backends = [b for b in args.backends.split(",") if b]
+    presets = [p for p in args.presets.split(",") if p]
     baselines = [b for b in args.baselines.split(",") if b]
     try:
         import the_well.benchmark.models  # noqa: F401
@@ -243,12 +247,13 @@ def main(argv=None):
     for res in resolutions:
         rows = []
         target = None
-        for backend in backends:
-            r = run_one("WaveLiT-1.2M", backend, res, args)
-            r.update(model="WaveLiT-1.2M", runs_on=f"Keras {backend}")
-            target = target or r.get("params")
-            rows.append(r)
-            print(res, backend, {k: v for k, v in r.items() if k != "times_s"}, flush=True)
+        for preset in presets:
+            for backend in backends:
+                r = run_one(f"WaveLiT-{preset}", backend, res, args)
+                r.update(model=f"WaveLiT-{preset}", runs_on=f"Keras {backend}")
+                target = target or r.get("params")
+                rows.append(r)
+                print(res, backend, {k: v for k, v in r.items() if k != "times_s"}, flush=True)
         for name in baselines:
             r = run_one(name, "torch", res, args, target_params=target or 1_215_618)
             r.update(model=name, runs_on="PyTorch")
