@@ -102,9 +102,12 @@ def add_parser(subparsers):
         '{"learning_rate", "weight_decay"}, "loss": {"alpha", "beta"}}; flags given '
         "explicitly override it (default: none)",
     )
+    # Imported here: keras loads only once the backend is chosen.
+    from keras_wavelit.models.wavelit_presets import WAVELIT_PRESETS
+
     p.add_argument(
         "--size",
-        choices=["1.2M", "1.2M-fast", "9.5M", "10M"],
+        choices=[*WAVELIT_PRESETS, "10M"],
         default=None,
         help="a preset: 1.2M, 1.2M-fast (the same budget, 2.3-3x the steps per second) or "
         "9.5M for a WaveLiT (--dataset), 10M for a WaveLiT-FM "
@@ -257,7 +260,9 @@ def fm_model_kwargs(args):
     for dest, flag in _NOT_FM.items():
         if getattr(args, dest, None) is not None:
             raise CommandError(f"{flag} is not supported with --datasets (a WaveLiT-FM).")
-    if args.size in ("1.2M", "1.2M-fast", "9.5M"):
+    from keras_wavelit.models.wavelit_presets import WAVELIT_PRESETS
+
+    if args.size in WAVELIT_PRESETS:
         raise CommandError(
             f"--size {args.size} is a WaveLiT preset; a WaveLiT-FM (--datasets) has 10M."
         )
