@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from keras_wavelit.training.interrupt import StopOnCtrlC
+from keras_wavelit.training.interrupt import caused_by_ctrl_c
 from keras_wavelit.training.interrupt import ctrl_c_pending
+from keras_wavelit.training.interrupt import ctrl_c_stays_an_interrupt
 from keras_wavelit.training.interrupt import watch_ctrl_c
 
 
@@ -99,3 +101,60 @@ def test_cli_reports_a_swallowed_ctrl_c_as_an_interruption(default_sigint, monke
     monkeypatch.setattr(generate, "run", command_that_swallows_ctrl_c)
     assert cli.main(["generate", "--list"]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+class InterruptedInAStep(keras.Sequential):
+    """Ctrl-C lands inside the first training step of the second epoch."""
+
+    def make_train_function(self, force=False):
+        super().make_train_function(force)
+        step, calls = self.train_function, [0]
+
+        def interrupted(*args):
+            calls[0] += 1
+            if calls[0] == 5:  # 4 steps an epoch
+                raise KeyboardInterrupt
+            return step(*args)
+
+        self.train_function = interrupted
+        return interrupted
+
+
+def test_ctrl_c_in_the_first_step_of_an_epoch_reaches_the_caller():
+    # On JAX, Keras detaches the variables at an epoch's first step; the EMA
+    # cleanup at the end of `fit` then fails with a TypeError that hides the
+    # interrupt. Inside `ctrl_c_stays_an_interrupt` the caller sees Ctrl-C.
+    model = InterruptedInAStep([keras.Input((3,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.Adam(use_ema=True), loss="mse")
+    x = np.ones((8, 3), "float32")
+    y = np.ones((8, 1), "float32")
+    with pytest.raises(KeyboardInterrupt) as raised:
+        with ctrl_c_stays_an_interrupt(model):
+            model.fit(x, y, batch_size=2, epochs=3, validation_data=(x, y), verbose=0)
+    detached = any(v._value is None for v in model.variables)
+    assert ("load its weights again" in str(raised.value)) == detached
+    if keras.backend.backend() == "jax":
+        assert detached and isinstance(raised.value.__cause__, TypeError)
+
+
+def test_failures_after_a_swallowed_ctrl_c_count_as_interrupts(default_sigint):
+    def cleanup_that_fails():
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise RuntimeError("cleanup failed")
+
+    with pytest.raises(RuntimeError) as raised:
+        cleanup_that_fails()
+    assert caused_by_ctrl_c(raised.value)
+    assert not caused_by_ctrl_c(RuntimeError("unrelated"))
+    with pytest.raises(ValueError):  # no Ctrl-C: errors pass through unchanged
+        with watch_ctrl_c(), ctrl_c_stays_an_interrupt():
+            raise ValueError("bad input")
+    with pytest.raises(KeyboardInterrupt):
+        with watch_ctrl_c(), ctrl_c_stays_an_interrupt():
+            try:
+                signal.raise_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                pass  # swallowed, as in a garbage-collector callback
+            raise RuntimeError("a step failed after the press")

@@ -162,10 +162,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     command = args.command
     # Imported here: keras loads only once the backend is chosen.
     from keras_wavelit.training.interrupt import ctrl_c_pending
+    from keras_wavelit.training.interrupt import ctrl_c_stays_an_interrupt
     from keras_wavelit.training.interrupt import watch_ctrl_c
 
     try:
-        with watch_ctrl_c():
+        with watch_ctrl_c(), ctrl_c_stays_an_interrupt():
             status = int(args.func(args) or 0)
             if ctrl_c_pending():  # pressed, but its KeyboardInterrupt was swallowed
                 raise KeyboardInterrupt

@@ -655,22 +655,26 @@ class WaveLiT(keras.Model):
             callbacks = list(callbacks or [])
             if not any(isinstance(c, NonFiniteGuard) for c in callbacks):
                 callbacks.append(NonFiniteGuard(verbose=0 if verbose == 0 else 1))
-        history = super().fit(
-            x,
-            y,
-            batch_size=batch_size,
-            epochs=epochs,
-            verbose=verbose,
-            callbacks=callbacks,
-            validation_split=validation_split,
-            validation_data=validation_data,
-            shuffle=shuffle,
-            class_weight=class_weight,
-            sample_weight=sample_weight,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
-            **kwargs,
-        )
+        # Imported here: the training package imports this module.
+        from keras_wavelit.training.interrupt import ctrl_c_stays_an_interrupt
+
+        with ctrl_c_stays_an_interrupt(self):
+            history = super().fit(
+                x,
+                y,
+                batch_size=batch_size,
+                epochs=epochs,
+                verbose=verbose,
+                callbacks=callbacks,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                class_weight=class_weight,
+                sample_weight=sample_weight,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                **kwargs,
+            )
         self._detach_weight_buffers()
         return history
 

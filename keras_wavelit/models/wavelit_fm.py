@@ -696,7 +696,11 @@ class WaveLiTFM(keras.Model):
     def fit(self, *args, **kwargs):
         """`keras.Model.fit`; afterwards the weights are the EMA weights when
         the optimizer uses EMA (the paper's recipe)."""
-        history = super().fit(*args, **kwargs)
+        # Imported here: the training package imports this module.
+        from keras_wavelit.training.interrupt import ctrl_c_stays_an_interrupt
+
+        with ctrl_c_stays_an_interrupt(self):
+            history = super().fit(*args, **kwargs)
         # With EMA, the end of `fit` assigns the averages to the weights, so
         # a weight and its average can share one buffer, which JAX's donating
         # step functions would free. Copies keep them apart.

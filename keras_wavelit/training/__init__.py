@@ -5,6 +5,7 @@ from keras_wavelit.training.callbacks import RunBackup
 from keras_wavelit.training.callbacks import trim_history
 from keras_wavelit.training.interrupt import StopOnCtrlC
 from keras_wavelit.training.interrupt import ctrl_c_pending
+from keras_wavelit.training.interrupt import ctrl_c_stays_an_interrupt
 from keras_wavelit.training.interrupt import watch_ctrl_c
 from keras_wavelit.training.rollout_finetuner import METHODS
 from keras_wavelit.training.rollout_finetuner import RolloutFinetuner

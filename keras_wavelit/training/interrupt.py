@@ -67,6 +67,48 @@ def watch_ctrl_c():
         _PENDING[0] = False
 
 
+def caused_by_ctrl_c(error):
+    """Whether `error` was raised while a `KeyboardInterrupt` was handled.
+
+    Code that cleans up after an interrupt (a `finally` block in `fit`) can
+    fail in turn; the exception that reaches the caller is then that
+    failure, with the `KeyboardInterrupt` as its context.
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
+@contextlib.contextmanager
+def ctrl_c_stays_an_interrupt(model=None):
+    """Re-raises a failure caused by Ctrl-C as `KeyboardInterrupt`.
+
+    On JAX, Keras detaches a model's variables at the start of each epoch
+    and attaches the trained values at its end; a Ctrl-C during the first
+    step of an epoch leaves them detached, and the cleanup at the end of
+    `fit` then fails with an unrelated `TypeError`. Inside this block such a
+    failure reaches the caller as the `KeyboardInterrupt` it is, saying
+    whether `model`'s variables were left without values (reload the
+    weights, e.g. from the run's backup, before using the model again).
+    """
+    try:
+        yield
+    except Exception as err:
+        if not (caused_by_ctrl_c(err) or _PENDING[0]):
+            raise
+        message = "Ctrl-C"
+        if model is not None and any(getattr(v, "_value", 0) is None for v in model.variables):
+            message = (
+                "Ctrl-C inside a training step left the model's variables without "
+                "values; load its weights again before using it"
+            )
+        raise KeyboardInterrupt(message) from err
+
+
 class StopOnCtrlC(keras.callbacks.Callback):
     """Raises `KeyboardInterrupt` at the next batch or epoch end after a Ctrl-C.
 

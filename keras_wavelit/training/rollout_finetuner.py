@@ -14,6 +14,7 @@ from keras_wavelit.losses.wavelet_loss import WaveletLoss
 from keras_wavelit.models.recipe import paper_optimizer
 from keras_wavelit.models.recipe import steps_per_epoch_of
 from keras_wavelit.optimizers.warmup_exponential_decay import WarmupExponentialDecay
+from keras_wavelit.training.interrupt import ctrl_c_stays_an_interrupt
 
 METHODS = ("scheduled_sampling", "bptt", "causal_bptt", "pushforward")
 #: Scheduled-sampling length when the number of steps of `fit` is unknown.
@@ -363,17 +364,18 @@ class RolloutFinetuner(keras.Model):
         self._resolve_schedule_length(
             x, batch_size, epochs, initial_epoch, steps_per_epoch, validation_split
         )
-        history = super().fit(
-            x,
-            y,
-            batch_size,
-            epochs,
-            *args,
-            initial_epoch=initial_epoch,
-            steps_per_epoch=steps_per_epoch,
-            validation_split=validation_split,
-            **kwargs,
-        )
+        with ctrl_c_stays_an_interrupt(self):
+            history = super().fit(
+                x,
+                y,
+                batch_size,
+                epochs,
+                *args,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                validation_split=validation_split,
+                **kwargs,
+            )
         detach = getattr(self.model, "_detach_weight_buffers", None)
         if detach is not None:
             detach()
