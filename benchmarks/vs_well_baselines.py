@@ -494,6 +494,24 @@ def fmt(v, digits=4):
     return f"{v:.{digits}f}"
 
 
+def measured_span(result):
+    """ " Models trained from A to B (load average before each: x-y)." or ""."""
+    marks = [
+        r["measured"]
+        for rows in result["datasets"].values()
+        for r in rows.values()
+        if "measured" in r
+    ]
+    if not marks:
+        return ""
+    loads = [m["load_average_before"][0] for m in marks]
+    return (
+        f" Models trained from {min(m['start'] for m in marks)} to "
+        f"{max(m['end'] for m in marks)}, one at a time (1-minute load average before each: "
+        f"{min(loads):.2f}-{max(loads):.2f})."
+    )
+
+
 def markdown(result):
     cfg = result["settings"]
     info = result["machine"]
@@ -512,7 +530,7 @@ def markdown(result):
         "trajectories of the mean over each window's steps. Physical units, The Well's VRMSE.",
         "",
         machine_line(info) + f" WaveLiT on Keras `{info['keras_backend']}`, baselines in PyTorch "
-        f"({info['torch_threads']} intra-op threads).",
+        f"({info['torch_threads']} intra-op threads)." + measured_span(result),
         "",
     ]
     for dataset, rows in result["datasets"].items():
@@ -568,6 +586,8 @@ def markdown(result):
         rerun += f" --threads {result['threads']}"
     if result["budget_seconds"]:
         rerun += f" --budget-seconds {result['budget_seconds']:g}"
+    if list(result["datasets"]) != list(DATASETS):
+        rerun += " --datasets " + ",".join(result["datasets"])
     first = next(iter(result["datasets"].values()), {})
     baselines = [n for n, r in first.items() if "config" not in r and not n.startswith("WaveLiT")]
     if baselines != list(BASELINES):
@@ -578,7 +598,9 @@ def markdown(result):
             spec = config["size"] if list(config) == ["size"] else json.dumps(config)
             rerun += f" --wavelit '{spec}'"
     lines += [
-        f"Total time: {result['total_seconds'] / 60:.1f} minutes. Rerun: `{rerun}`.",
+        f"Total time: {result['total_seconds'] / 60:.1f} minutes"
+        + (" (this part of the run)" if result.get("reused") else "")
+        + f". Rerun: `{rerun}`.",
         "Bold: best in the column. Plot: `" + result["plot"] + "`." if result.get("plot") else "",
     ]
     return "\n".join(lines) + "\n"
@@ -682,7 +704,57 @@ def print_row(row):
     print("  ", {k: v for k, v in row.items() if k != "rollout_per_step_median"}, flush=True)
 
 
-def run_dataset(dataset, args, cfg, budget):
+class FinishedModels:
+    """The models an unfinished run has trained, so that running it again continues it.
+
+    A budgeted comparison trains every model of every dataset in turn (15
+    models at 900 s each: four hours). Each model's row is written to
+    ``path`` as soon as it is evaluated; the same command run again (same
+    settings) reuses those rows and trains only the models still missing.
+    Each row keeps when it was measured and the load average before it
+    started, and the report gives the time span of its rows.
+    """
+
+    def __init__(self, path, settings, fresh=False):
+        self.path = path
+        self.settings = settings
+        self.rows = {}
+        self.reused = 0
+        if fresh or not os.path.exists(path):
+            return
+        with open(path) as f:
+            saved = json.load(f)
+        if saved.get("settings") != settings:
+            print(f"{path}: written for other settings; training every model again", flush=True)
+            return
+        self.rows = saved["rows"]
+
+    def get(self, dataset, label, identity):
+        row = self.rows.get(f"{dataset}/{label}")
+        if row is None or row.get("identity") != identity:
+            return None
+        print(f"  {label}: measured {row['measured']['start']}, reused", flush=True)
+        self.reused += 1
+        return {k: v for k, v in row.items() if k != "identity"}
+
+    def put(self, dataset, label, identity, row):
+        self.rows[f"{dataset}/{label}"] = dict(row, identity=identity)
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        partial = self.path + ".partial"
+        with open(partial, "w") as f:
+            json.dump({"settings": self.settings, "rows": self.rows}, f, indent=1)
+        os.replace(partial, self.path)  # a kill mid-write keeps the previous file
+
+    def remove(self):
+        if os.path.exists(self.path):
+            os.remove(self.path)
+
+
+def _now():
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
+
+
+def run_dataset(dataset, args, cfg, budget, finished):
     import keras
 
     from keras_wavelit.models import WaveLiT
@@ -708,6 +780,11 @@ def run_dataset(dataset, args, cfg, budget):
     )
     target = None
     for label, arch in args.wavelit:
+        row = finished.get(dataset, label, arch)
+        if row is not None:
+            rows[label] = row
+            target = target or row["params"]
+            continue
         # The library's default recipe (AdamW, warm-up + x0.99 decay, clip 1.0,
         # EMA, WaveletLoss, input noise). `mode`: the boundary mode the data
         # declares (periodic systems wrap around), as `wavelit train` picks it;
@@ -721,6 +798,7 @@ def run_dataset(dataset, args, cfg, budget):
         # The baselines are sized to the first WaveLiT.
         target = target or params
         print(f"  {label}: {params:,} trainable parameters, mode={mode!r}", flush=True)
+        start, load = _now(), [round(v, 2) for v in os.getloadavg()]
         t = train_wavelit(wavelit, (x, c, y), order, budget, **curve)
         rows[label] = dict(
             params=params,
@@ -728,21 +806,33 @@ def run_dataset(dataset, args, cfg, budget):
             config=arch,
             **t,
             **evaluate(wavelit, test_windows, test_trajectories, cfg),
+            measured={"start": start, "end": _now(), "load_average_before": load},
         )
+        finished.put(dataset, label, arch, rows[label])
         print_row(rows[label])
         del wavelit
 
     dim_in = 4 * n_channels + n_const
     for name in args.baselines:
+        # A baseline is sized to the first WaveLiT: it is the same model
+        # only if that WaveLiT's size is the same.
+        identity = {"sized_to": target}
+        row = finished.get(dataset, name, identity)
+        if row is not None:
+            rows[name] = row
+            continue
         net, width, params = sized_baseline(name, dim_in, n_channels, cfg["resolution"], target)
         print(f"  {name} (width {width}): {params:,} trainable parameters", flush=True)
+        start, load = _now(), [round(v, 2) for v in os.getloadavg()]
         t = train_baseline(net, (x, c, y), order, cfg, budget, **curve)
         rows[name] = dict(
             params=params,
             width=width,
             **t,
             **evaluate(WellBaselineStep(net), test_windows, test_trajectories, cfg),
+            measured={"start": start, "end": _now(), "load_average_before": load},
         )
+        finished.put(dataset, name, identity, rows[name])
         print_row(rows[name])
         del net
     return rows
@@ -811,12 +901,20 @@ def main(argv=None):
         "--threads", type=int, default=0, help="torch intra-op threads (0: library default)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="train every model again instead of reusing those an interrupted run finished",
+    )
     parser.add_argument("--work", default=os.path.join(HERE, "results", "raw", "vs_well_baselines"))
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
     args.wavelit = args.wavelit or [wavelit_spec("1.2M")]
     args.datasets = [d for d in args.datasets.split(",") if d]
     args.baselines = [b for b in args.baselines.split(",") if b]
+    for d in args.datasets:
+        if d not in DATASETS:
+            parser.error(f"unknown dataset {d!r}; choose from {', '.join(DATASETS)}")
     for b in args.baselines:
         if b not in BASELINES:
             parser.error(f"unknown baseline {b!r}; choose from {', '.join(BASELINES)}")
@@ -837,6 +935,11 @@ def main(argv=None):
         cfg["steps"] = args.steps
     args.work = os.path.join(args.work, "quick" if args.quick else "full")
 
+    stem = (
+        "vs_well_baselines"
+        + ("_quick" if args.quick else "")
+        + (f"_budget{args.budget_seconds:g}" if args.budget_seconds else "")
+    )
     t0 = time.time()
     result = {
         "settings": cfg,
@@ -846,19 +949,21 @@ def main(argv=None):
         "threads": args.threads,
         "datasets": {},
     }
+    finished = FinishedModels(
+        os.path.join(args.work, stem + ".finished.json"),
+        settings={k: result[k] for k in ("settings", "budget_seconds", "seed", "threads")},
+        fresh=args.fresh,
+    )
     for dataset in args.datasets:
-        result["datasets"][dataset] = run_dataset(dataset, args, cfg, args.budget_seconds)
+        result["datasets"][dataset] = run_dataset(dataset, args, cfg, args.budget_seconds, finished)
     result["machine"] = machine()
     result["total_seconds"] = time.time() - t0
+    result["reused"] = finished.reused
     os.makedirs(args.out, exist_ok=True)
-    stem = (
-        "vs_well_baselines"
-        + ("_quick" if args.quick else "")
-        + (f"_budget{args.budget_seconds:g}" if args.budget_seconds else "")
-    )
     result["plot"] = os.path.join("benchmarks", "results", stem + ".png")
     plot(result, os.path.join(args.out, stem + ".png"))
     write_record(args.out, stem, result, markdown(result))
+    finished.remove()
 
 
 if __name__ == "__main__":
