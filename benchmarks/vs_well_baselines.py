@@ -47,8 +47,14 @@ import math
 import os
 import sys
 import time
+import warnings
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+# neuraloperator 0.3.0's spectral convolution indexes with a list, which
+# PyTorch warns about on every forward pass (something on the way resets the
+# once-only registry): thousands of identical lines in a budgeted run's log.
+warnings.filterwarnings("ignore", message="Using a non-tuple sequence for multidimensional")
+warnings.filterwarnings("ignore", message="Importing from timm.models.layers is deprecated")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
