@@ -760,6 +760,16 @@ def _now():
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
+def start_mark():
+    """When a model's training starts, and the load average before it."""
+    return {"start": _now(), "load_average_before": [round(v, 2) for v in os.getloadavg()]}
+
+
+def end_mark(mark):
+    """`mark` with the time its model's evaluation ended."""
+    return dict(mark, end=_now())
+
+
 def run_dataset(dataset, args, cfg, budget, finished):
     import keras
 
@@ -804,7 +814,7 @@ def run_dataset(dataset, args, cfg, budget, finished):
         # The baselines are sized to the first WaveLiT.
         target = target or params
         print(f"  {label}: {params:,} trainable parameters, mode={mode!r}", flush=True)
-        start, load = _now(), [round(v, 2) for v in os.getloadavg()]
+        mark = start_mark()
         t = train_wavelit(wavelit, (x, c, y), order, budget, **curve)
         rows[label] = dict(
             params=params,
@@ -812,7 +822,7 @@ def run_dataset(dataset, args, cfg, budget, finished):
             config=arch,
             **t,
             **evaluate(wavelit, test_windows, test_trajectories, cfg),
-            measured={"start": start, "end": _now(), "load_average_before": load},
+            measured=end_mark(mark),
         )
         finished.put(dataset, label, arch, rows[label])
         print_row(rows[label])
@@ -829,14 +839,14 @@ def run_dataset(dataset, args, cfg, budget, finished):
             continue
         net, width, params = sized_baseline(name, dim_in, n_channels, cfg["resolution"], target)
         print(f"  {name} (width {width}): {params:,} trainable parameters", flush=True)
-        start, load = _now(), [round(v, 2) for v in os.getloadavg()]
+        mark = start_mark()
         t = train_baseline(net, (x, c, y), order, cfg, budget, **curve)
         rows[name] = dict(
             params=params,
             width=width,
             **t,
             **evaluate(WellBaselineStep(net), test_windows, test_trajectories, cfg),
-            measured={"start": start, "end": _now(), "load_average_before": load},
+            measured=end_mark(mark),
         )
         finished.put(dataset, name, identity, rows[name])
         print_row(rows[name])
