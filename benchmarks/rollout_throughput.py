@@ -161,8 +161,16 @@ def run_one(model, backend, resolution, args, target_params=None):
     return dict(status="failed: " + " | ".join(tail))
 
 
+# Defaults of the timing options (shorter rollouts varied up to 2x from run to run
+# on a 2-core machine); the report's rerun line names any other values.
+TIMING_DEFAULTS = dict(batch=4, frames=40, warmup=2, repeats=7)
+
+
 def markdown(result):
     s = result["settings"]
+    options = "".join(
+        f" --{k} {v}" for k, v in s.items() if not result["quick"] and v != TIMING_DEFAULTS[k]
+    )
     lines = [
         "# Rollout throughput: WaveLiT against The Well's FNO and U-Net",
         "",
@@ -194,7 +202,7 @@ def markdown(result):
     lines += [
         "",
         f"Total {result['total_seconds'] / 60:.1f} minutes. Rerun: "
-        f"`python benchmarks/rollout_throughput.py{' --quick' if result['quick'] else ''}`"
+        f"`python benchmarks/rollout_throughput.py{' --quick' if result['quick'] else options}`"
         " in the `bench` environment.",
     ]
     return "\n".join(lines) + "\n"
@@ -206,10 +214,14 @@ def main(argv=None):
     parser.add_argument("--presets", default="1.2M,1.2M-fast", help="WaveLiT presets")
     parser.add_argument("--backends", default="jax,torch", help="Keras backends for WaveLiT")
     parser.add_argument("--baselines", default="FNO,UNetClassic")
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--frames", type=int, default=20, help="frames per timed rollout")
-    parser.add_argument("--warmup", type=int, default=2, help="frames of the first rollout")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=TIMING_DEFAULTS["batch"])
+    parser.add_argument(
+        "--frames", type=int, default=TIMING_DEFAULTS["frames"], help="frames per timed rollout"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=TIMING_DEFAULTS["warmup"], help="frames of the first rollout"
+    )
+    parser.add_argument("--repeats", type=int, default=TIMING_DEFAULTS["repeats"])
     parser.add_argument("--timeout", type=float, default=900, help="seconds per measurement")
     parser.add_argument("--python", default=sys.executable, help="interpreter of the workers")
     parser.add_argument("--quick", action="store_true", help="64² only, 4 frames, 1 repeat")
