@@ -590,8 +590,13 @@ def markdown(result):
     )
     if result.get("threads"):
         rerun += f" --threads {result['threads']}"
+    default = SETTINGS["quick" if result["quick"] else "full"]
     if result["budget_seconds"]:
         rerun += f" --budget-seconds {result['budget_seconds']:g}"
+    elif result["settings"]["steps"] != default["steps"]:
+        rerun += f" --steps {result['settings']['steps']}"
+    if result["settings"]["batch_size"] != default["batch_size"]:
+        rerun += f" --batch-size {result['settings']['batch_size']}"
     if list(result["datasets"]) != list(DATASETS):
         rerun += " --datasets " + ",".join(result["datasets"])
     first = next(iter(result["datasets"].values()), {})
@@ -909,6 +914,9 @@ def main(argv=None):
         "--steps", type=int, help="optimizer steps per model (overrides the setting)"
     )
     parser.add_argument(
+        "--batch-size", type=int, help="windows per optimizer step (overrides the setting: 4)"
+    )
+    parser.add_argument(
         "--budget-seconds",
         type=float,
         help="train every model for this many wall-clock seconds instead of equal steps",
@@ -949,11 +957,17 @@ def main(argv=None):
     cfg = dict(SETTINGS["quick" if args.quick else "full"])
     if args.steps:
         cfg["steps"] = args.steps
+    if args.batch_size:
+        if args.batch_size < 1:
+            parser.error(f"--batch-size must be at least 1, got {args.batch_size}")
+        cfg["batch_size"] = args.batch_size
     args.work = os.path.join(args.work, "quick" if args.quick else "full")
 
     stem = (
         "vs_well_baselines"
         + ("_quick" if args.quick else "")
+        + (f"_steps{args.steps}" if args.steps and not args.budget_seconds else "")
+        + (f"_batch{args.batch_size}" if args.batch_size else "")
         + (f"_budget{args.budget_seconds:g}" if args.budget_seconds else "")
     )
     t0 = time.time()
