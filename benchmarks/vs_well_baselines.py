@@ -954,20 +954,24 @@ def main(argv=None):
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = dict(SETTINGS["quick" if args.quick else "full"])
+    default = SETTINGS["quick" if args.quick else "full"]
+    cfg = dict(default)
     if args.steps:
         cfg["steps"] = args.steps
-    if args.batch_size:
+    if args.batch_size is not None:
         if args.batch_size < 1:
             parser.error(f"--batch-size must be at least 1, got {args.batch_size}")
         cfg["batch_size"] = args.batch_size
     args.work = os.path.join(args.work, "quick" if args.quick else "full")
 
+    # Like the report's rerun line, the file names only settings that differ
+    # from the defaults.
+    other_steps = cfg["steps"] != default["steps"] and not args.budget_seconds
     stem = (
         "vs_well_baselines"
         + ("_quick" if args.quick else "")
-        + (f"_steps{args.steps}" if args.steps and not args.budget_seconds else "")
-        + (f"_batch{args.batch_size}" if args.batch_size else "")
+        + (f"_steps{cfg['steps']}" if other_steps else "")
+        + (f"_batch{cfg['batch_size']}" if cfg["batch_size"] != default["batch_size"] else "")
         + (f"_budget{args.budget_seconds:g}" if args.budget_seconds else "")
     )
     t0 = time.time()
