@@ -723,7 +723,10 @@ class FinishedModels:
     ``path`` as soon as it is evaluated; the same command run again (same
     settings) reuses those rows and trains only the models still missing.
     Each row keeps when it was measured and the load average before it
-    started, and the report gives the time span of its rows.
+    started, and the report gives the time span of its rows. The file sits
+    beside the results (``results/unfinished/``), outside the ignored raw
+    folder, so that an unfinished run can be committed and continued from
+    another clone; the finished run deletes it.
     """
 
     def __init__(self, path, settings, fresh=False):
@@ -984,7 +987,7 @@ def main(argv=None):
         "datasets": {},
     }
     finished = FinishedModels(
-        os.path.join(args.work, stem + ".finished.json"),
+        os.path.join(args.out, "unfinished", stem + ".json"),
         settings={k: result[k] for k in ("settings", "budget_seconds", "seed", "threads")},
         fresh=args.fresh,
     )
