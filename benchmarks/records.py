@@ -27,6 +27,29 @@ PACKAGES = (
 )
 
 
+#: Instruction-set extensions that set how fast a CPU multiplies float32 and
+#: bfloat16 matrices: two "AMD EPYC" machines with and without AVX-512 differ
+#: twofold in training steps per second.
+MATMUL_ISA = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def cpu_isa():
+    """The extensions of `MATMUL_ISA` this CPU has, from `/proc/cpuinfo` (Linux).
+
+    Returns:
+        list of str in `MATMUL_ISA` order; None where the flags cannot be read.
+    """
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [x for x in MATMUL_ISA if x in flags]
+    except OSError:
+        pass
+    return None
+
+
 def machine_info(keras_backend=True):
     """CPU, cores, memory, load, OS, Python and package versions of this machine.
 
@@ -49,6 +72,7 @@ def machine_info(keras_backend=True):
             pass
     info = {
         "cpu": cpu_name(),
+        "isa": cpu_isa(),
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
         "memory_gib": memory,
@@ -70,8 +94,10 @@ def machine_line(info):
     backend = f"; Keras backend `{info['keras_backend']}`" if "keras_backend" in info else ""
     load = info.get("load_average")
     load_text = "" if not load else f", load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
+    isa = info.get("isa")
+    isa_text = "" if isa is None else f" ({', '.join(isa) or 'none of ' + ', '.join(MATMUL_ISA)})"
     return (
-        f"Machine: {info['cpu']}, {info['usable_cores']} cores, {info['memory_gib']} GiB"
+        f"Machine: {info['cpu']}{isa_text}, {info['usable_cores']} cores, {info['memory_gib']} GiB"
         f"{load_text}, Python {info['python']}{backend}; {versions}."
     )
 

@@ -45,6 +45,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import sys
 import time
 import warnings
@@ -59,6 +60,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 
 import numpy as np  # noqa: E402
+from records import cpu_isa  # noqa: E402
 from records import machine_info  # noqa: E402
 from records import machine_line  # noqa: E402
 from records import write_record  # noqa: E402
@@ -518,6 +520,33 @@ def measured_span(result):
     )
 
 
+def _isa_text(isa):
+    if isa is None:
+        return "instruction sets unknown"
+    return ", ".join(isa) if isa else "no AVX2 or AVX-512"
+
+
+def dataset_machine(rows):
+    """ "Trained on <machine> (float32 matmul a-b GFLOP/s before each model)." or ""."""
+    marks = [r["measured"] for r in rows.values() if "machine" in r.get("measured", {})]
+    if not marks:
+        return ""
+    kinds = []
+    for m in marks:
+        if m["machine"] not in kinds:
+            kinds.append(m["machine"])
+    names = "; ".join(f"{k['cpu']} ({_isa_text(k['isa'])}), {k['cores']} cores" for k in kinds)
+    rates = [m["matmul_gflops_before"] for m in marks if m.get("matmul_gflops_before")]
+    rate = (
+        f" (PyTorch float32 matmul {min(rates):.0f}-{max(rates):.0f} GFLOP/s before each model"
+        + (f", {len(marks) - len(rates)} not measured" if len(rates) < len(marks) else "")
+        + ")"
+        if rates
+        else ""
+    )
+    return f"Trained on {names}{rate}."
+
+
 def markdown(result):
     cfg = result["settings"]
     info = result["machine"]
@@ -536,13 +565,23 @@ def markdown(result):
         "trajectories of the mean over each window's steps. Physical units, The Well's VRMSE.",
         "",
         machine_line(info) + f" WaveLiT on Keras `{info['keras_backend']}`, baselines in PyTorch "
-        f"({info['torch_threads']} intra-op threads)." + measured_span(result),
+        f"({info['torch_threads']} intra-op threads)."
+        + measured_span(result)
+        + (
+            " Each dataset names the machine its models trained on (this one wrote the report)."
+            if any(dataset_machine(rows) for rows in result["datasets"].values())
+            else ""
+        ),
         "",
     ]
     for dataset, rows in result["datasets"].items():
         lines += [
             f"## `{dataset}`",
             "",
+        ]
+        if dataset_machine(rows):
+            lines += [dataset_machine(rows), ""]
+        lines += [
             "| model | params | one-step VRMSE | [1:1] | [6:12] | [13:30] | steps | train s "
             "| steps/s |",
             "|---|---|---|---|---|---|---|---|---|",
@@ -743,6 +782,31 @@ class FinishedModels:
             return
         self.rows = saved["rows"]
 
+    def keep_comparable(self, dataset, labels, kind):
+        """Drops `dataset`'s saved rows if they cannot stand beside rows measured now.
+
+        A budgeted comparison ranks one dataset's models by what each
+        reached in the same wall-clock time, so all of them must have run on
+        one kind of machine (`machine_kind`). A dataset whose saved rows are
+        complete keeps them (its report names the machine); an incomplete one
+        keeps them only if every one was measured on the kind of machine
+        running now, and otherwise trains all of its models again here.
+        """
+        keys = [f"{dataset}/{label}" for label in labels]
+        saved = [self.rows[k] for k in keys if k in self.rows]
+        if not saved or len(saved) == len(keys):
+            return
+        other = [r["measured"].get("machine") for r in saved]
+        other = [m for m in other if m != kind]
+        if other:
+            print(
+                f"  {len(saved)} of {len(keys)} {dataset} models were trained on another "
+                f"kind of machine ({other[0]}; now {kind}): training all of them again",
+                flush=True,
+            )
+            for k in keys:
+                self.rows.pop(k, None)
+
     def get(self, dataset, label, identity):
         row = self.rows.get(f"{dataset}/{label}")
         if row is None or row.get("identity") != identity:
@@ -768,9 +832,47 @@ def _now():
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
+def machine_kind():
+    """What two machines must share for their wall-clock budgets to compare.
+
+    The CPU model, the extensions that set its matmul speed (an "AMD EPYC"
+    with AVX-512 trains twice as many steps in a budget as one without) and
+    the usable cores.
+    """
+    from keras_wavelit.machine import cpu_name
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return {"cpu": cpu_name(), "isa": cpu_isa(), "cores": cores}
+
+
+def matmul_gflops(n=1024, repeats=15):
+    """PyTorch's float32 matmul rate on this machine now (median, GFLOP/s), in ~0.5 s.
+
+    Measured with the threads the baselines train with, just before each
+    model trains (off its clock): how fast the machine was for that row.
+    """
+    import torch
+
+    generator = torch.Generator().manual_seed(0)
+    a = torch.randn(n, n, generator=generator)
+    b = torch.randn(n, n, generator=generator)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return round(2.0 * n**3 / statistics.median(times) / 1e9, 1)
+
+
 def start_mark():
-    """When a model's training starts, and the load average before it."""
-    return {"start": _now(), "load_average_before": [round(v, 2) for v in os.getloadavg()]}
+    """When a model's training starts, on what machine, and how loaded and fast it was."""
+    return {
+        "start": _now(),
+        "load_average_before": [round(v, 2) for v in os.getloadavg()],
+        "machine": machine_kind(),
+        "matmul_gflops_before": matmul_gflops(),
+    }
 
 
 def end_mark(mark):
@@ -795,6 +897,9 @@ def run_dataset(dataset, args, cfg, budget, finished):
         flush=True,
     )
 
+    if budget:
+        labels = [label for label, _ in args.wavelit] + list(args.baselines)
+        finished.keep_comparable(dataset, labels, machine_kind())
     rows = {}
     # With a budget, every model's one-step VRMSE on the test windows at these
     # training times (off the clock) gives its time-vs-VRMSE curve.
