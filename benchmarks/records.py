@@ -50,6 +50,18 @@ def cpu_isa():
     return None
 
 
+def isa_text(isa):
+    """`cpu_isa()` as words: the extensions, their absence, or that they are unknown."""
+    if isa is None:
+        return "instruction sets unknown"
+    return ", ".join(isa) or "none of " + ", ".join(MATMUL_ISA)
+
+
+def usable_cores():
+    """The cores this process may run on (all logical cores where that cannot be read)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def machine_info(keras_backend=True):
     """CPU, cores, memory, load, OS, Python and package versions of this machine.
 
@@ -74,7 +86,7 @@ def machine_info(keras_backend=True):
         "cpu": cpu_name(),
         "isa": cpu_isa(),
         "logical_cores": os.cpu_count(),
-        "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+        "usable_cores": usable_cores(),
         "memory_gib": memory,
         "load_average": load_average(),
         "os": platform.platform(),
@@ -94,10 +106,9 @@ def machine_line(info):
     backend = f"; Keras backend `{info['keras_backend']}`" if "keras_backend" in info else ""
     load = info.get("load_average")
     load_text = "" if not load else f", load average {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
-    isa = info.get("isa")
-    isa_text = "" if isa is None else f" ({', '.join(isa) or 'none of ' + ', '.join(MATMUL_ISA)})"
+    isa = "" if info.get("isa") is None else f" ({isa_text(info['isa'])})"
     return (
-        f"Machine: {info['cpu']}{isa_text}, {info['usable_cores']} cores, {info['memory_gib']} GiB"
+        f"Machine: {info['cpu']}{isa}, {info['usable_cores']} cores, {info['memory_gib']} GiB"
         f"{load_text}, Python {info['python']}{backend}; {versions}."
     )
 

@@ -61,8 +61,10 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 
 import numpy as np  # noqa: E402
 from records import cpu_isa  # noqa: E402
+from records import isa_text  # noqa: E402
 from records import machine_info  # noqa: E402
 from records import machine_line  # noqa: E402
+from records import usable_cores  # noqa: E402
 from records import write_record  # noqa: E402
 
 DATASETS = ("acoustic_scattering_2d", "gray_scott_2d", "kolmogorov_2d")
@@ -520,12 +522,6 @@ def measured_span(result):
     )
 
 
-def _isa_text(isa):
-    if isa is None:
-        return "instruction sets unknown"
-    return ", ".join(isa) if isa else "no AVX2 or AVX-512"
-
-
 def dataset_machine(rows):
     """ "Trained on <machine> (float32 matmul a-b GFLOP/s before each model)." or ""."""
     marks = [r["measured"] for r in rows.values() if "machine" in r.get("measured", {})]
@@ -535,7 +531,7 @@ def dataset_machine(rows):
     for m in marks:
         if m["machine"] not in kinds:
             kinds.append(m["machine"])
-    names = "; ".join(f"{k['cpu']} ({_isa_text(k['isa'])}), {k['cores']} cores" for k in kinds)
+    names = "; ".join(f"{k['cpu']} ({isa_text(k['isa'])}), {k['cores']} cores" for k in kinds)
     rates = [m["matmul_gflops_before"] for m in marks if m.get("matmul_gflops_before")]
     rate = (
         f" (PyTorch float32 matmul {min(rates):.0f}-{max(rates):.0f} GFLOP/s before each model"
@@ -550,6 +546,7 @@ def dataset_machine(rows):
 def markdown(result):
     cfg = result["settings"]
     info = result["machine"]
+    machines = {dataset: dataset_machine(rows) for dataset, rows in result["datasets"].items()}
     mode = (
         f"equal wall-clock budget of {result['budget_seconds']:.0f} s per model"
         if result["budget_seconds"]
@@ -569,7 +566,7 @@ def markdown(result):
         + measured_span(result)
         + (
             " Each dataset names the machine its models trained on (this one wrote the report)."
-            if any(dataset_machine(rows) for rows in result["datasets"].values())
+            if any(machines.values())
             else ""
         ),
         "",
@@ -579,8 +576,8 @@ def markdown(result):
             f"## `{dataset}`",
             "",
         ]
-        if dataset_machine(rows):
-            lines += [dataset_machine(rows), ""]
+        if machines[dataset]:
+            lines += [machines[dataset], ""]
         lines += [
             "| model | params | one-step VRMSE | [1:1] | [6:12] | [13:30] | steps | train s "
             "| steps/s |",
@@ -796,8 +793,9 @@ class FinishedModels:
         saved = [self.rows[k] for k in keys if k in self.rows]
         if not saved or len(saved) == len(keys):
             return
-        other = [r["measured"].get("machine") for r in saved]
-        other = [m for m in other if m != kind]
+        other = [
+            r["measured"].get("machine") for r in saved if r["measured"].get("machine") != kind
+        ]
         if other:
             print(
                 f"  {len(saved)} of {len(keys)} {dataset} models were trained on another "
@@ -841,8 +839,7 @@ def machine_kind():
     """
     from keras_wavelit.machine import cpu_name
 
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {"cpu": cpu_name(), "isa": cpu_isa(), "cores": cores}
+    return {"cpu": cpu_name(), "isa": cpu_isa(), "cores": usable_cores()}
 
 
 def matmul_gflops(n=1024, repeats=15):
