@@ -27,8 +27,8 @@ WaveLiT's boundary mode follows the data's declared boundary conditions
 Baselines run in PyTorch (they are PyTorch modules); WaveLiT runs on the
 Keras backend named by ``KERAS_BACKEND`` (default here: ``jax``, the
 fastest backend on CPU in ``benchmarks/model_throughput.py``; with
-``--budget-seconds`` its XLA compilation, about a minute, counts against the
-budget, as every model's first step does).
+``--budget-seconds`` its XLA compilation counts against the budget, as every
+model's first step does: 17-35 s for ``"1.2M-fast"`` on a 2-core CPU).
 
 Needs the ``bench`` environment (``make bench-venv``): The Well's
 ``benchmark`` extra pins the neuraloperator release its FNO/TFNO wrappers
